@@ -1,0 +1,179 @@
+"""REST endpoints of the arena; each one checks input and calls a service or selector."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from ninja import File, Form, Router, Schema, UploadedFile
+from ninja.utils import check_csrf
+
+from arena import selectors, services
+from arena.errors import NotAllowed, NotFound, PayloadTooLarge
+from arena.identity import ip_hash_get, voter_id_get
+from arena.media import image_asset_create, media_asset_read
+from arena.models import Battle, MediaAsset
+
+router = Router(tags=["arena"])
+
+
+class SessionOut(Schema):
+    csrf_token: str
+
+
+class BattleCreatedOut(Schema):
+    id: str
+    state: str
+    stream: str
+
+
+class ModelOut(Schema):
+    slug: str
+    name: str
+    organization: str
+    license: str
+    modalities: list[str]
+
+
+class VoteIn(Schema):
+    winner: Literal["model_a", "model_b", "tie", "tie (bothbad)"]
+
+
+class RatingChangeOut(Schema):
+    before: float
+    after: float
+
+
+class VoteOut(Schema):
+    model_a: ModelOut
+    model_b: ModelOut
+    winner: str
+    elo: dict[str, RatingChangeOut]
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+def _csrf_require(request: HttpRequest) -> None:
+    if check_csrf(request) is not None:
+        raise NotAllowed(
+            "Your session's security token is missing or out of date. "
+            "Fetch /api/v1/session and send its csrf_token as the X-CSRFToken header."
+        )
+
+
+def _image_from_upload(image: UploadedFile | None) -> list[MediaAsset]:
+    if image is None:
+        return []
+    from django.conf import settings
+
+    limit = settings.ARENA_MAX_UPLOAD_BYTES
+    if image.size is not None and image.size > limit:
+        raise PayloadTooLarge(
+            f"The image is {image.size / 1_000_000:.1f} MB; the limit is {limit / 1_000_000:.0f} MB."
+        )
+    return [image_asset_create(data=image.read())]
+
+
+def _battle_created(battle: Battle) -> dict[str, Any]:
+    payload = selectors.battle_payload(battle=selectors.battle_get(battle_id=battle.pk))
+    return {"id": payload["id"], "state": payload["state"], "stream": f"/ws/battles/{battle.pk}/"}
+
+
+@router.get("/session", response=SessionOut, summary="Start or resume a voting session")
+def session_get(request: HttpRequest) -> dict[str, str]:
+    voter_id_get(request=request)
+    return {"csrf_token": get_token(request)}
+
+
+@router.get("/models", response=list[ModelOut], summary="The active arena models")
+def models_list(request: HttpRequest) -> list[dict[str, Any]]:
+    return selectors.models_active_list()
+
+
+@router.post(
+    "/battles",
+    response={201: BattleCreatedOut, 400: ErrorOut, 403: ErrorOut, 413: ErrorOut, 415: ErrorOut, 503: ErrorOut},
+    summary="Start a battle: two anonymous models answer the prompt",
+)
+def battle_create(
+    request: HttpRequest, prompt: Form[str] = "", image: File[UploadedFile] | None = None
+) -> tuple[int, dict[str, Any]]:
+    _csrf_require(request)
+    battle = services.battle_create(
+        prompt=prompt,
+        attachments=_image_from_upload(image),
+        creator_id=voter_id_get(request=request),
+        ip_hash=ip_hash_get(request=request),
+    )
+    return 201, _battle_created(battle)
+
+
+@router.get("/battles/{battle_id}", response={200: dict[str, Any], 404: ErrorOut}, summary="A battle's state")
+def battle_detail(request: HttpRequest, battle_id: uuid.UUID) -> dict[str, Any]:
+    return selectors.battle_payload(battle=selectors.battle_get(battle_id=battle_id))
+
+
+@router.post(
+    "/battles/{battle_id}/turns",
+    response={201: dict[str, Any], 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut},
+    summary="Ask the same pair a follow-up question",
+)
+def battle_turn_create(
+    request: HttpRequest, battle_id: uuid.UUID, prompt: Form[str] = "", image: File[UploadedFile] | None = None
+) -> tuple[int, dict[str, Any]]:
+    _csrf_require(request)
+    services.turn_append(
+        battle_id=battle_id,
+        voter_id=voter_id_get(request=request),
+        prompt=prompt,
+        attachments=_image_from_upload(image),
+    )
+    return 201, selectors.battle_payload(battle=selectors.battle_get(battle_id=battle_id))
+
+
+@router.post(
+    "/battles/{battle_id}/vote",
+    response={200: VoteOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Vote, then learn which models answered",
+)
+def battle_vote(request: HttpRequest, battle_id: uuid.UUID, payload: VoteIn) -> dict[str, Any]:
+    _csrf_require(request)
+    result = services.vote_cast(
+        battle_id=battle_id,
+        voter_id=voter_id_get(request=request),
+        ip_hash=ip_hash_get(request=request),
+        winner=payload.winner,
+    )
+    return {
+        "model_a": selectors.model_public(result.battle.model_a),
+        "model_b": selectors.model_public(result.battle.model_b),
+        "winner": result.vote.winner,
+        "elo": {"model_a": result.change_a, "model_b": result.change_b},
+    }
+
+
+@router.post(
+    "/battles/{battle_id}/retry",
+    response={201: BattleCreatedOut, 403: ErrorOut, 404: ErrorOut, 503: ErrorOut},
+    summary="Put the same prompt to a new pair",
+)
+def battle_retry(request: HttpRequest, battle_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
+    _csrf_require(request)
+    battle = services.battle_retry(
+        battle_id=battle_id, voter_id=voter_id_get(request=request), ip_hash=ip_hash_get(request=request)
+    )
+    return 201, _battle_created(battle)
+
+
+@router.get("/images/{sha256}", summary="An uploaded image", response={200: None, 404: ErrorOut})
+def image_get(request: HttpRequest, sha256: str) -> HttpResponse:
+    asset = MediaAsset.objects.filter(sha256=sha256, kind=MediaAsset.Kind.IMAGE).first()
+    if asset is None:
+        raise NotFound("There is no such image.")
+    response = HttpResponse(media_asset_read(asset=asset), content_type=asset.mime_type)
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response

@@ -1,0 +1,176 @@
+"""Arena data: the models that fight, battles, turns, answers and votes."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+
+class Modality(models.TextChoices):
+    TEXT = "text", "Text"
+    IMAGE = "image", "Image"
+    VIDEO = "video", "Video"
+    AUDIO = "audio", "Audio"
+
+
+class AdapterKind(models.TextChoices):
+    TRANSFORMERS = "transformers", "transformers (local)"
+    OPENAI = "openai", "OpenAI-compatible HTTP"
+
+
+class Model(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        RETIRED = "retired", "Retired"
+
+    slug = models.SlugField(max_length=100, unique=True)
+    display_name = models.CharField(max_length=200)
+    organization = models.CharField(max_length=200, blank=True)
+    license = models.CharField(max_length=100, blank=True)
+    input_modalities = ArrayField(
+        models.CharField(max_length=16, choices=Modality.choices), default=list
+    )
+    adapter_kind = models.CharField(max_length=32, choices=AdapterKind.choices)
+    # Never holds secrets: API keys are named here by environment variable only.
+    adapter_config = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    sampling_weight = models.FloatField(default=1.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(sampling_weight__gte=0), name="model_sampling_weight_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class MediaAsset(models.Model):
+    """An uploaded file, stored on disk once per content hash."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        VIDEO = "video", "Video"
+        AUDIO = "audio", "Audio"
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    mime_type = models.CharField(max_length=64)
+    size_bytes = models.PositiveIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.sha256[:12]}"
+
+
+class Battle(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    model_a = models.ForeignKey(Model, on_delete=models.PROTECT, related_name="+")
+    model_b = models.ForeignKey(Model, on_delete=models.PROTECT, related_name="+")
+    creator_id = models.CharField(max_length=64, db_index=True)
+    ip_hash = models.CharField(max_length=64, blank=True)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(model_a=models.F("model_b")), name="battle_models_distinct"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class Turn(models.Model):
+    battle = models.ForeignKey(Battle, on_delete=models.CASCADE, related_name="turns")
+    index = models.PositiveSmallIntegerField()
+    prompt = models.TextField()
+    attachments = models.ManyToManyField(MediaAsset, through="TurnAttachment", related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["battle", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["battle", "index"], name="turn_unique_index"),
+        ]
+
+
+class TurnAttachment(models.Model):
+    turn = models.ForeignKey(Turn, on_delete=models.CASCADE)
+    asset = models.ForeignKey(MediaAsset, on_delete=models.PROTECT)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["turn", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["turn", "position"], name="attachment_unique_position"),
+        ]
+
+
+class Side(models.TextChoices):
+    A = "a", "A"
+    B = "b", "B"
+
+
+class Response(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        STREAMING = "streaming", "Streaming"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    FINISHED = (Status.DONE, Status.FAILED)
+
+    turn = models.ForeignKey(Turn, on_delete=models.CASCADE, related_name="responses")
+    side = models.CharField(max_length=1, choices=Side.choices)
+    text = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    first_chunk_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["turn", "side"]
+        constraints = [
+            models.UniqueConstraint(fields=["turn", "side"], name="response_unique_side"),
+        ]
+
+
+class Winner(models.TextChoices):
+    MODEL_A = "model_a", "Model A"
+    MODEL_B = "model_b", "Model B"
+    TIE = "tie", "Tie"
+    TIE_BOTHBAD = "tie (bothbad)", "Tie (both bad)"
+
+
+class Vote(models.Model):
+    battle = models.OneToOneField(Battle, on_delete=models.CASCADE, related_name="vote")
+    winner = models.CharField(max_length=16, choices=Winner.choices)
+    voter_id = models.CharField(max_length=64, db_index=True)
+    ip_hash = models.CharField(max_length=64, blank=True)
+    # Moderation (a later issue) marks votes invalid instead of deleting them.
+    is_valid = models.BooleanField(default=True)
+    # Historical votes imported from other arenas carry their own time and no battle pages.
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.battle_id}: {self.winner}"

@@ -1,0 +1,108 @@
+"""Reads of arena data, shaped for the public: nothing names a model before the vote."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Prefetch
+
+from arena.errors import NotFound
+from arena.models import Battle, Model, Response, Turn, TurnAttachment, Vote
+
+
+def model_public(model: Model) -> dict[str, Any]:
+    return {
+        "slug": model.slug,
+        "name": model.display_name,
+        "organization": model.organization,
+        "license": model.license,
+        "modalities": list(model.input_modalities),
+    }
+
+
+def models_active_list() -> list[dict[str, Any]]:
+    return [model_public(model) for model in Model.objects.filter(status=Model.Status.ACTIVE)]
+
+
+def battle_get(*, battle_id: object) -> Battle:
+    battle = (
+        Battle.objects.select_related("model_a", "model_b")
+        .prefetch_related(
+            Prefetch("turns", queryset=Turn.objects.order_by("index")),
+            Prefetch("turns__responses", queryset=Response.objects.order_by("side")),
+            Prefetch(
+                "turns__turnattachment_set",
+                queryset=TurnAttachment.objects.select_related("asset").order_by("position"),
+            ),
+        )
+        .filter(pk=battle_id)
+        .first()
+    )
+    if battle is None:
+        raise NotFound("There is no such battle.")
+    return battle
+
+
+def _vote_of(battle: Battle) -> Vote | None:
+    try:
+        return battle.vote
+    except Vote.DoesNotExist:
+        return None
+
+
+def battle_state(*, battle: Battle) -> str:
+    """generating, ready (can vote), failed (a side of the latest turn failed) or voted."""
+    turns = list(battle.turns.all())
+    statuses = {response.status for response in turns[-1].responses.all()} if turns else set()
+    if statuses - set(Response.FINISHED):
+        return "generating"
+    if _vote_of(battle) is not None:
+        return "voted"
+    if Response.Status.FAILED in statuses:
+        return "failed"
+    return "ready"
+
+
+def _response_payload(response: Response) -> dict[str, Any]:
+    return {
+        "text": response.text,
+        "status": response.status,
+        "error": response.error or None,
+        "offset": len(response.text),
+        "tokens": response.completion_tokens,
+    }
+
+
+def battle_payload(*, battle: Battle) -> dict[str, Any]:
+    """The public state of a battle; `models` stays null until the vote."""
+    state = battle_state(battle=battle)
+    vote = _vote_of(battle)
+    turns = list(battle.turns.all())
+    return {
+        "id": str(battle.id),
+        "state": state,
+        "max_turns": settings.ARENA_MAX_TURNS,
+        "can_vote": state == "ready",
+        "can_follow_up": state == "ready" and len(turns) < settings.ARENA_MAX_TURNS,
+        "turns": [
+            {
+                "index": turn.index,
+                "prompt": turn.prompt,
+                "image_url": next(
+                    (
+                        f"/api/v1/images/{link.asset.sha256}"
+                        for link in turn.turnattachment_set.all()
+                        if link.asset.kind == "image"
+                    ),
+                    None,
+                ),
+                "responses": {response.side: _response_payload(response) for response in turn.responses.all()},
+            }
+            for turn in turns
+        ],
+        "vote": {"winner": vote.winner} if vote else None,
+        "models": (
+            {"a": model_public(battle.model_a), "b": model_public(battle.model_b)} if vote else None
+        ),
+    }

@@ -1,0 +1,72 @@
+"""`make run`: services, migrations, demo models, then the web server, a worker and beat.
+
+Everything stops cleanly on Ctrl-C; the embedded PostgreSQL and Redis stop with this process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from config.services import DATA_DIR, services_ensure
+
+
+def _manage(*args: str) -> list[str]:
+    return [sys.executable, "manage.py", *args]
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    port = os.environ.get("PORT", "8000")
+    host = os.environ.get("HOST", "127.0.0.1")
+    services_ensure()
+    subprocess.run(_manage("migrate", "--noinput", "-v", "0"), check=True)
+    if os.environ.get("ARENA_DEMO_MODELS", "1") == "1":
+        subprocess.run(_manage("build_tiny_models"), check=True)
+    commands = {
+        "web": [
+            sys.executable, "-m", "uvicorn", "config.asgi:application",
+            "--host", host, "--port", port, "--lifespan", "on", "--ws", "websockets",
+        ],
+        "worker": _manage("arena_worker", "--loglevel", "WARNING"),
+        "beat": [
+            sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "WARNING",
+            "--schedule", str(DATA_DIR / "celerybeat-schedule"),
+        ],
+    }
+    children = {name: subprocess.Popen(command) for name, command in commands.items()}
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    print(f"\n  Arena Hub is running at http://{host}:{port}/  (Ctrl-C stops everything)\n", flush=True)
+    exit_code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                print(f"{name} exited with code {child.returncode}; stopping.", file=sys.stderr)
+                exit_code, stopping = 1, True
+        time.sleep(0.5)
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    print("Arena Hub stopped.", flush=True)
+    return exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

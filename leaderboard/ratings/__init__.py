@@ -1,0 +1,1 @@
+"""Rating math: plain numpy/scipy, no Django imports."""

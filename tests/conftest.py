@@ -1,0 +1,156 @@
+"""Shared fixtures: tiny real models, and a live stack (uvicorn + Celery worker) on the test database."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+import httpx
+import pytest
+from django.conf import settings
+from django.db import connection
+
+if TYPE_CHECKING:
+    from workers.tiny_models import TinyModelSpec
+
+
+ROOT = Path(__file__).resolve().parent.parent
+BROKEN_SLUG = "broken-endpoint"
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> list[TinyModelSpec]:
+    """Tiny random-weight vision-language models built once per test session."""
+    from workers.tiny_models import tiny_models_build
+
+    return tiny_models_build(target_dir=tmp_path_factory.mktemp("tiny-models"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_wait(port: int, *, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited early:\n{log.read_text()[-4000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"port {port} did not open:\n{log.read_text()[-4000:]}")
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    host = db["HOST"] or ""
+    netloc = f"{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}@"
+    if host.startswith("/"):
+        return f"postgresql://{netloc}/{db['NAME']}?host={quote(host)}"
+    return f"postgresql://{netloc}{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@dataclass(frozen=True)
+class LiveStack:
+    base_url: str
+    ws_url: str
+    worker_log: Path
+    web_log: Path
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def live_stack(
+    django_db_setup: None,
+    django_db_blocker: object,
+    tiny_models: list[TinyModelSpec],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LiveStack]:
+    """uvicorn serving the ASGI app and one Celery worker, both on the test database."""
+    logs = tmp_path_factory.mktemp("stack-logs")
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": os.environ["REDIS_URL"],
+        "ARENA_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+    port = free_port()
+    slugs = ",".join([*(spec.slug for spec in tiny_models), BROKEN_SLUG])
+    web_log, worker_log = logs / "web.log", logs / "worker.log"
+    with web_log.open("wb") as web_out, worker_log.open("wb") as worker_out:
+        web = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
+             "--port", str(port), "--lifespan", "on", "--ws", "websockets"],
+            cwd=ROOT, env=env, stdout=web_out, stderr=subprocess.STDOUT,
+        )
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "arena_worker", "--models", slugs, "--concurrency", "4",
+             "--hostname", f"test-{port}@%h"],
+            cwd=ROOT, env=env, stdout=worker_out, stderr=subprocess.STDOUT,
+        )
+    try:
+        port_wait(port, process=web, log=web_log)
+        deadline = time.monotonic() + 60
+        while b"ready." not in worker_log.read_bytes():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start:\n{worker_log.read_text()[-4000:]}")
+            time.sleep(0.2)
+        yield LiveStack(
+            base_url=f"http://127.0.0.1:{port}",
+            ws_url=f"ws://127.0.0.1:{port}",
+            worker_log=worker_log,
+            web_log=web_log,
+        )
+    finally:
+        _stop(web)
+        _stop(worker)
+
+
+@pytest.fixture
+def arena_models(tiny_models: list[TinyModelSpec], db: None) -> list[object]:
+    """The tiny models registered as active arena models (the database is emptied after each test)."""
+    from arena.services import model_register
+
+    return [
+        model_register(
+            slug=spec.slug,
+            display_name=spec.display_name,
+            organization=spec.organization,
+            license=spec.license,
+            modalities=list(spec.modalities),
+            adapter_kind=spec.adapter_kind,
+            adapter_config=dict(spec.adapter_config),
+        )
+        for spec in tiny_models
+    ]
+
+
+@pytest.fixture
+def api_client(live_stack: LiveStack) -> Iterator[httpx.Client]:
+    """A non-browser client with a cookie jar and the CSRF token in place."""
+    with httpx.Client(base_url=live_stack.base_url, timeout=30) as client:
+        token = client.get("/api/v1/session").json()["csrf_token"]
+        client.headers["X-CSRFToken"] = token
+        client.headers["Origin"] = live_stack.base_url
+        yield client

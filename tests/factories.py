@@ -1,0 +1,44 @@
+"""Small builders for arena data in tests."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from typing import Any
+
+from PIL import Image
+
+from arena.models import Battle, Model, Response, Side, Turn
+
+_counter = itertools.count(1)
+
+
+def model_make(**fields: Any) -> Model:
+    number = next(_counter)
+    defaults: dict[str, Any] = {
+        "slug": f"model-{number}",
+        "display_name": f"Model {number}",
+        "organization": f"Org {number}",
+        "license": "apache-2.0",
+        "input_modalities": ["text", "image"],
+        "adapter_kind": "openai",
+        "adapter_config": {"base_url": "http://127.0.0.1:9/v1", "model": f"m{number}"},
+    }
+    return Model.objects.create(**{**defaults, **fields})
+
+
+def battle_make(*, creator_id: str = "voter-1", status: str = Response.Status.DONE, **fields: Any) -> Battle:
+    model_a = fields.pop("model_a", None) or model_make()
+    model_b = fields.pop("model_b", None) or model_make()
+    battle = Battle.objects.create(model_a=model_a, model_b=model_b, creator_id=creator_id, **fields)
+    turn = Turn.objects.create(battle=battle, index=0, prompt="What is in the picture?")
+    for side in Side.values:
+        Response.objects.create(turn=turn, side=side, status=status, text=f"answer {side}")
+    return battle
+
+
+def image_bytes(*, size: tuple[int, int] = (64, 48), fmt: str = "PNG", color: str = "red", **save: Any) -> bytes:
+    out = io.BytesIO()
+    mode = "RGBA" if fmt in {"PNG", "WEBP"} and save.pop("alpha", False) else "RGB"
+    Image.new(mode, size, color).save(out, format=fmt, **save)
+    return out.getvalue()

@@ -1,0 +1,92 @@
+"""The one interface behind which every way of running a model sits."""
+
+from __future__ import annotations
+
+import abc
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class TextPart:
+    text: str
+
+
+@dataclass(frozen=True)
+class ImagePart:
+    data: bytes
+    mime_type: str  # e.g. "image/png"
+
+
+ContentPart = TextPart | ImagePart
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Literal["system", "user", "assistant"]
+    content: tuple[ContentPart, ...]
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    max_new_tokens: int = 256
+    temperature: float = 0.7
+    top_p: float = 1.0
+    seed: int | None = None
+
+
+@dataclass
+class GenerationStats:
+    """Filled while a generation runs; times are `time.time()` seconds."""
+
+    queued_at: float | None = None
+    started_at: float | None = None
+    first_chunk_at: float | None = None
+    finished_at: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def mark_started(self) -> None:
+        self.started_at = time.time()
+
+    def mark_chunk(self) -> None:
+        if self.first_chunk_at is None:
+            self.first_chunk_at = time.time()
+
+    def mark_finished(self) -> None:
+        self.finished_at = time.time()
+
+
+class AdapterError(Exception):
+    """A failure the voter may be told about; the message is written for people."""
+
+
+class AdapterConfigError(AdapterError, ValueError):
+    """An adapter's configuration is unusable; `problems` lists every reason, one sentence each."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("Invalid adapter configuration: " + " ".join(self.problems))
+
+
+class ModelAdapter(abc.ABC):
+    """Runs one model. Implementations are created once per worker process and reused."""
+
+    @abc.abstractmethod
+    def stream(
+        self,
+        conversation: Sequence[Message],
+        params: GenerationParams,
+        *,
+        stats: GenerationStats,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str]:
+        """Yield text chunks as they are generated.
+
+        Fills `stats` (started, first chunk, finished, token counts). Stops early, without
+        error, once `cancel` is set. Raises `AdapterError` with a readable message on failure.
+        """

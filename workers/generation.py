@@ -1,0 +1,179 @@
+"""One side of one turn: build the conversation, run the model, stream and persist the answer."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+
+from django.conf import settings
+
+from arena.media import media_asset_read
+from arena.models import Battle, Model, Response, Turn, TurnAttachment
+from workers.adapters import adapter_get
+from workers.adapters.base import (
+    AdapterError,
+    ContentPart,
+    GenerationParams,
+    GenerationStats,
+    ImagePart,
+    Message,
+    TextPart,
+)
+from workers.streaming import ChunkStream, battle_group, group_send
+
+logger = logging.getLogger(__name__)
+
+GENERIC_FAILURE = "The model failed to answer because of an internal error."
+TIMEOUT_FAILURE = "The model took too long to answer."
+
+
+class GenerationTimeout(Exception):
+    pass
+
+
+def conversation_build(*, response: Response) -> list[Message]:
+    """Every turn up to this one, with this side's own earlier answers as the assistant's turns."""
+    turn = response.turn
+    turns = list(Turn.objects.filter(battle_id=turn.battle_id, index__lte=turn.index).order_by("index"))
+    answers = dict(
+        Response.objects.filter(turn__in=turns[:-1], side=response.side).values_list("turn_id", "text")
+    )
+    links = TurnAttachment.objects.filter(turn__in=turns, asset__kind="image").select_related("asset")
+    images: dict[int, list[ImagePart]] = {}
+    for link in links.order_by("position"):
+        images.setdefault(link.turn_id, []).append(
+            ImagePart(data=media_asset_read(asset=link.asset), mime_type=link.asset.mime_type)
+        )
+    conversation: list[Message] = []
+    for past in turns:
+        parts: list[ContentPart] = [*images.get(past.pk, []), TextPart(past.prompt)]
+        conversation.append(Message(role="user", content=tuple(parts)))
+        if past.pk != turn.pk:
+            conversation.append(Message(role="assistant", content=(TextPart(answers.get(past.pk, "")),)))
+    return conversation
+
+
+def _message_scrub(message: str, *, model: Model) -> str:
+    """Failure messages reach the voter before the vote, so nothing in them may name the model."""
+    config = model.adapter_config or {}
+    secrets = [model.slug, model.display_name, model.organization]
+    secrets += [str(config[key]) for key in ("model", "base_url", "path") if config.get(key)]
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        message = message.replace(secret, "[model]")
+    return message
+
+
+def _moment(seconds: float | None) -> datetime | None:
+    return datetime.fromtimestamp(seconds, tz=UTC) if seconds is not None else None
+
+
+def response_generate_run(*, response_id: int) -> None:
+    response = Response.objects.select_related("turn__battle__model_a", "turn__battle__model_b").get(
+        pk=response_id
+    )
+    if response.status in Response.FINISHED:
+        return  # a redelivered task whose work was already done
+    battle: Battle = response.turn.battle
+    model = battle.model_a if response.side == "a" else battle.model_b
+    stream = ChunkStream(
+        battle_id=battle.id,
+        turn=response.turn.index,
+        side=response.side,
+        interval=settings.ARENA_STREAM_INTERVAL_S,
+    )
+    stats = GenerationStats(queued_at=response.queued_at.timestamp())
+    stats.mark_started()
+    Response.objects.filter(pk=response.pk).update(
+        status=Response.Status.STREAMING, text="", error="", started_at=_moment(stats.started_at)
+    )
+    error: str | None = None
+    cancel = threading.Event()
+    deadline = time.monotonic() + settings.CELERY_TASK_SOFT_TIME_LIMIT
+    try:
+        adapter = adapter_get(
+            key=f"{model.slug}:{model.updated_at.isoformat()}",
+            kind=model.adapter_kind,
+            config=model.adapter_config,
+            device=settings.WORKER_DEVICE,
+            dtype=settings.WORKER_DTYPE,
+        )
+        params = GenerationParams(
+            max_new_tokens=settings.ARENA_MAX_NEW_TOKENS,
+            temperature=settings.ARENA_TEMPERATURE,
+            top_p=settings.ARENA_TOP_P,
+        )
+        last_persist = time.monotonic()
+        for chunk in adapter.stream(conversation_build(response=response), params, stats=stats, cancel=cancel):
+            stream.add(chunk)
+            now = time.monotonic()
+            if now > deadline:
+                cancel.set()
+                raise GenerationTimeout
+            if now - last_persist >= settings.ARENA_PERSIST_INTERVAL_S:
+                Response.objects.filter(pk=response.pk).update(text=stream.text)
+                last_persist = now
+    except AdapterError as exc:
+        error = _message_scrub(str(exc), model=model)
+    except GenerationTimeout:
+        error = TIMEOUT_FAILURE
+    except Exception as exc:  # noqa: BLE001 - any failure of one side must not take the battle down
+        from celery.exceptions import SoftTimeLimitExceeded
+
+        cancel.set()
+        if isinstance(exc, SoftTimeLimitExceeded):
+            error = TIMEOUT_FAILURE
+        else:
+            logger.exception("generation failed for response %s (%s)", response.pk, model.slug)
+            error = GENERIC_FAILURE
+    stats.mark_finished()
+    Response.objects.filter(pk=response.pk).update(
+        text=stream.text,
+        status=Response.Status.FAILED if error else Response.Status.DONE,
+        error=error or "",
+        first_chunk_at=_moment(stats.first_chunk_at),
+        finished_at=_moment(stats.finished_at),
+        prompt_tokens=stats.prompt_tokens,
+        completion_tokens=stats.completion_tokens,
+    )
+    stream.finish(error=error)
+    _battle_state_announce(battle=battle)
+
+
+def _battle_state_announce(*, battle: Battle) -> None:
+    from arena.selectors import battle_get, battle_state
+
+    state = battle_state(battle=battle_get(battle_id=battle.id))
+    if state != "generating":
+        group_send(
+            group=battle_group(battle_id=battle.id), message={"type": "battle.event", "event": "state", "state": state}
+        ).result(timeout=10)
+
+
+def responses_expire_stale() -> int:
+    """Fail answers whose worker vanished: no task can still be running after the hard limit."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    horizon = timezone.now() - timedelta(seconds=settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] * 2)
+    stale = list(
+        Response.objects.filter(status__in=[Response.Status.QUEUED, Response.Status.STREAMING], queued_at__lt=horizon)
+        .select_related("turn")
+    )
+    for response in stale:
+        Response.objects.filter(pk=response.pk).update(
+            status=Response.Status.FAILED, error="No worker answered for this model in time."
+        )
+        group_send(
+            group=battle_group(battle_id=response.turn.battle_id),
+            message={
+                "type": "battle.event",
+                "event": "error",
+                "side": response.side,
+                "turn": response.turn.index,
+                "message": "No worker answered for this model in time.",
+            },
+        )
+    return len(stale)
