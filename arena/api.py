@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
-from ninja import File, Form, Router, Schema, UploadedFile
+from ninja import File, Form, Router, Schema, Status, UploadedFile
 from ninja.utils import check_csrf
 
 from arena import selectors, services
@@ -100,8 +100,8 @@ def models_list(request: HttpRequest) -> list[dict[str, Any]]:
     summary="Start a battle: two anonymous models answer the prompt",
 )
 def battle_create(
-    request: HttpRequest, prompt: Form[str] = "", image: File[UploadedFile] | None = None
-) -> tuple[int, dict[str, Any]]:
+    request: HttpRequest, prompt: str = Form(""), image: UploadedFile | None = File(None)
+) -> Status[dict[str, Any]]:
     _csrf_require(request)
     battle = services.battle_create(
         prompt=prompt,
@@ -109,7 +109,7 @@ def battle_create(
         creator_id=voter_id_get(request=request),
         ip_hash=ip_hash_get(request=request),
     )
-    return 201, _battle_created(battle)
+    return Status(201, _battle_created(battle))
 
 
 @router.get("/battles/{battle_id}", response={200: dict[str, Any], 404: ErrorOut}, summary="A battle's state")
@@ -123,8 +123,8 @@ def battle_detail(request: HttpRequest, battle_id: uuid.UUID) -> dict[str, Any]:
     summary="Ask the same pair a follow-up question",
 )
 def battle_turn_create(
-    request: HttpRequest, battle_id: uuid.UUID, prompt: Form[str] = "", image: File[UploadedFile] | None = None
-) -> tuple[int, dict[str, Any]]:
+    request: HttpRequest, battle_id: uuid.UUID, prompt: str = Form(""), image: UploadedFile | None = File(None)
+) -> Status[dict[str, Any]]:
     _csrf_require(request)
     services.turn_append(
         battle_id=battle_id,
@@ -132,7 +132,7 @@ def battle_turn_create(
         prompt=prompt,
         attachments=_image_from_upload(image),
     )
-    return 201, selectors.battle_payload(battle=selectors.battle_get(battle_id=battle_id))
+    return Status(201, selectors.battle_payload(battle=selectors.battle_get(battle_id=battle_id)))
 
 
 @router.post(
@@ -161,12 +161,12 @@ def battle_vote(request: HttpRequest, battle_id: uuid.UUID, payload: VoteIn) -> 
     response={201: BattleCreatedOut, 403: ErrorOut, 404: ErrorOut, 503: ErrorOut},
     summary="Put the same prompt to a new pair",
 )
-def battle_retry(request: HttpRequest, battle_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
+def battle_retry(request: HttpRequest, battle_id: uuid.UUID) -> Status[dict[str, Any]]:
     _csrf_require(request)
     battle = services.battle_retry(
         battle_id=battle_id, voter_id=voter_id_get(request=request), ip_hash=ip_hash_get(request=request)
     )
-    return 201, _battle_created(battle)
+    return Status(201, _battle_created(battle))
 
 
 @router.get("/images/{sha256}", summary="An uploaded image", response={200: None, 404: ErrorOut})

@@ -155,7 +155,7 @@ def model_register(
     """Create or update a model by slug."""
     from workers.adapters import adapter_config_validate
 
-    problems = adapter_config_validate(adapter_kind, adapter_config)
+    problems = adapter_config_validate(kind=adapter_kind, config=adapter_config)
     if problems:
         raise InvalidInput("The adapter configuration is not valid: " + "; ".join(problems))
     model, _ = Model.objects.update_or_create(

@@ -116,7 +116,10 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [_redis_db(SERVICES.redis_url, REDIS_DB_OFFSET + 1)]},
+        # redis-py's default 5 s socket timeout equals the layer's blocking-pop timeout; keep it above.
+        "CONFIG": {
+            "hosts": [{"address": _redis_db(SERVICES.redis_url, REDIS_DB_OFFSET + 1), "socket_timeout": 30}]
+        },
     }
 }
 

@@ -19,3 +19,85 @@ class OnlineRating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_id}: {self.rating:.1f}"
+
+
+class Task(models.Model):
+    """A General-Bench task the General-Level is computed over, with the specialist's score to beat."""
+
+    class Modality(models.TextChoices):
+        IMAGE = "image", "Image"
+        VIDEO = "video", "Video"
+        AUDIO = "audio", "Audio"
+        THREE_D = "3d", "3D"
+        NLP = "nlp", "Language"
+
+    class Group(models.TextChoices):
+        COMPREHENSION = "comprehension", "Comprehension"
+        GENERATION = "generation", "Generation"
+
+    name = models.CharField(max_length=200)
+    modality = models.CharField(max_length=8, choices=Modality.choices)
+    # Language tasks are not split into comprehension and generation (the paper's S_L).
+    group = models.CharField(max_length=16, choices=Group.choices, null=True, blank=True)
+    metric = models.CharField(max_length=100)
+    sota = models.FloatField(help_text="The specialist's raw score in the task's own metric.")
+    source = models.TextField(blank=True, help_text="Where the task and its SoTA come from.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["modality", "group", "id"]
+        constraints = [
+            # nulls_distinct=False: two language tasks of the same name are the same task.
+            models.UniqueConstraint(
+                fields=["name", "modality", "group"], name="task_unique_name", nulls_distinct=False
+            ),
+            models.CheckConstraint(
+                condition=models.Q(modality="nlp", group__isnull=True)
+                | (~models.Q(modality="nlp") & models.Q(group__isnull=False)),
+                name="task_group_unless_language",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.modality}/{self.group or '-'}/{self.name}"
+
+
+class TaskScore(models.Model):
+    """One model's raw score on one task; null means the model does not support the task.
+
+    `model` is null for a model that is not (yet) in the arena: published results often cover
+    models nobody hosts here, and the board still ranks them under `model_name`.
+    """
+
+    class Source(models.TextChoices):
+        EVALUATION = "evaluation", "Evaluation run"
+        IMPORT = "import", "Imported file"
+
+    model = models.ForeignKey(
+        Model, null=True, blank=True, on_delete=models.PROTECT, related_name="general_level_scores"
+    )
+    model_name = models.CharField(max_length=200, help_text="The name the score was published under.")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="scores")
+    score = models.FloatField(null=True, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    source_detail = models.CharField(max_length=300, blank=True, help_text="e.g. the imported file's name.")
+    evaluation_run_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["task", "model_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "task"], condition=models.Q(model__isnull=False), name="taskscore_unique_model"
+            ),
+            models.UniqueConstraint(
+                fields=["model_name", "task"],
+                condition=models.Q(model__isnull=True),
+                name="taskscore_unique_unlisted_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_name} on {self.task_id}: {self.score}"

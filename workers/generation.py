@@ -70,11 +70,13 @@ def _moment(seconds: float | None) -> datetime | None:
 
 
 def response_generate_run(*, response_id: int) -> None:
-    response = Response.objects.select_related("turn__battle__model_a", "turn__battle__model_b").get(
-        pk=response_id
+    response = (
+        Response.objects.select_related("turn__battle__model_a", "turn__battle__model_b")
+        .filter(pk=response_id)
+        .first()
     )
-    if response.status in Response.FINISHED:
-        return  # a redelivered task whose work was already done
+    if response is None or response.status in Response.FINISHED:
+        return  # deleted meanwhile, or a redelivered task whose work was already done
     battle: Battle = response.turn.battle
     model = battle.model_a if response.side == "a" else battle.model_b
     stream = ChunkStream(
@@ -93,7 +95,7 @@ def response_generate_run(*, response_id: int) -> None:
     deadline = time.monotonic() + settings.CELERY_TASK_SOFT_TIME_LIMIT
     try:
         adapter = adapter_get(
-            key=f"{model.slug}:{model.updated_at.isoformat()}",
+            key=model.slug,
             kind=model.adapter_kind,
             config=model.adapter_config,
             device=settings.WORKER_DEVICE,
@@ -142,9 +144,13 @@ def response_generate_run(*, response_id: int) -> None:
 
 
 def _battle_state_announce(*, battle: Battle) -> None:
+    from arena.errors import NotFound
     from arena.selectors import battle_get, battle_state
 
-    state = battle_state(battle=battle_get(battle_id=battle.id))
+    try:
+        state = battle_state(battle=battle_get(battle_id=battle.id))
+    except NotFound:
+        return
     if state != "generating":
         group_send(
             group=battle_group(battle_id=battle.id), message={"type": "battle.event", "event": "state", "state": state}

@@ -1,0 +1,188 @@
+"""A whole battle through the live stack: REST + WebSocket, a real Celery worker, real tiny models."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from arena.models import Model, Response
+from tests.conftest import BROKEN_SLUG, LiveStack
+from tests.factories import image_bytes
+
+pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
+
+
+def _events_until_done(live_stack: LiveStack, stream: str, *, turn: int = 0, timeout: float = 90) -> list[dict[str, Any]]:
+    """Collect socket messages until both sides of `turn` ended (done or error)."""
+    events: list[dict[str, Any]] = []
+    ended: set[str] = set()
+    deadline = time.monotonic() + timeout
+    with connect(live_stack.ws_url + stream, origin=live_stack.base_url, open_timeout=10) as socket:
+        while len(ended) < 2:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"timed out; got {events}\nworker log:\n{live_stack.worker_log.read_text()[-3000:]}"
+            event = json.loads(socket.recv(timeout=remaining))
+            events.append(event)
+            if event["type"] in ("done", "error") and event["turn"] == turn:
+                ended.add(event["side"])
+    return events
+
+
+def _text_from_deltas(events: list[dict[str, Any]], side: str, turn: int = 0) -> str:
+    text = ""
+    for event in events:
+        if event["type"] == "delta" and event["side"] == side and event["turn"] == turn:
+            assert event["offset"] == len(text), "deltas arrive in order without gaps"
+            text += event["text"]
+    return text
+
+
+def _model_identifiers() -> list[str]:
+    values: list[str] = []
+    for model in Model.objects.all():
+        values += [model.slug, model.display_name, str(model.pk)]
+        values += [model.organization] if model.organization else []
+    return values
+
+
+def _assert_anonymous(blob: str) -> None:
+    for identifier in _model_identifiers():
+        assert f'"{identifier}"' not in blob and f">{identifier}<" not in blob, f"{identifier!r} leaked: {blob[:500]}"
+    for identifier in _model_identifiers():
+        if len(identifier) > 3 and not identifier.isdigit():
+            assert identifier not in blob, f"{identifier!r} leaked"
+
+
+def test_full_battle_streams_both_sides_then_vote_reveals(api_client: httpx.Client, live_stack: LiveStack, arena_models):
+    created = api_client.post(
+        "/api/v1/battles",
+        data={"prompt": "What colour is this square?"},
+        files={"image": ("square.png", image_bytes(size=(80, 80), color="blue"), "image/png")},
+    )
+    assert created.status_code == 201, created.text
+    battle = created.json()
+    assert battle["stream"] == f"/ws/battles/{battle['id']}/"
+
+    events = _events_until_done(live_stack, battle["stream"])
+    assert {event["type"] for event in events} >= {"delta", "done"}
+    seqs = [event["seq"] for event in events if event["type"] == "delta" and event["side"] == "a"]
+    assert seqs == list(range(1, len(seqs) + 1))
+
+    state = api_client.get(f"/api/v1/battles/{battle['id']}").json()
+    assert state["state"] == "ready" and state["can_vote"] is True
+    assert state["models"] is None
+    for side in ("a", "b"):
+        answer = state["turns"][0]["responses"][side]
+        assert answer["status"] == "done"
+        assert answer["text"] and answer["text"] == _text_from_deltas(events, side)
+    assert state["turns"][0]["image_url"].startswith("/api/v1/images/")
+    assert api_client.get(state["turns"][0]["image_url"]).headers["content-type"] == "image/png"
+
+    response = Response.objects.get(turn__battle_id=battle["id"], side="a")
+    assert response.first_chunk_at is not None and response.finished_at >= response.first_chunk_at
+    assert response.completion_tokens and response.prompt_tokens
+
+    vote = api_client.post(f"/api/v1/battles/{battle['id']}/vote", json={"winner": "model_b"})
+    assert vote.status_code == 200, vote.text
+    revealed = vote.json()
+    slugs = {model.slug for model in Model.objects.all()}
+    assert revealed["model_a"]["slug"] in slugs and revealed["model_b"]["slug"] in slugs
+    assert revealed["model_a"]["slug"] != revealed["model_b"]["slug"]
+    assert revealed["elo"]["model_b"]["after"] > revealed["elo"]["model_b"]["before"]
+
+    board = api_client.get("/leaderboard/").text
+    assert Model.objects.get(slug=revealed["model_b"]["slug"]).display_name in board
+
+
+def test_nothing_identifies_the_models_before_the_vote(api_client: httpx.Client, live_stack: LiveStack, arena_models):
+    page = api_client.get("/").text
+    created = api_client.post("/api/v1/battles", data={"prompt": "Describe the image."})
+    battle = created.json()
+    events = _events_until_done(live_stack, battle["stream"])
+    follow_up = api_client.post(f"/api/v1/battles/{battle['id']}/turns", data={"prompt": "And in one word?"})
+    assert follow_up.status_code == 201, follow_up.text
+    events += _events_until_done(live_stack, battle["stream"], turn=1)
+    state = api_client.get(f"/api/v1/battles/{battle['id']}")
+
+    _assert_anonymous(page)
+    _assert_anonymous(created.text)
+    _assert_anonymous(json.dumps(events))
+    _assert_anonymous(follow_up.text)
+    _assert_anonymous(state.text)
+    assert len(state.json()["turns"]) == 2
+
+
+def test_follow_up_goes_to_the_same_pair_until_the_turn_limit(api_client: httpx.Client, live_stack: LiveStack, arena_models, settings):
+    battle = api_client.post("/api/v1/battles", data={"prompt": "Hello?"}).json()
+    _events_until_done(live_stack, battle["stream"])
+    from arena.models import Battle
+
+    pair = Battle.objects.values_list("model_a", "model_b").get(pk=battle["id"])
+    for turn in (1, 2):
+        assert api_client.post(f"/api/v1/battles/{battle['id']}/turns", data={"prompt": f"more {turn}"}).status_code == 201
+        _events_until_done(live_stack, battle["stream"], turn=turn)
+    assert Battle.objects.values_list("model_a", "model_b").get(pk=battle["id"]) == pair
+    over = api_client.post(f"/api/v1/battles/{battle['id']}/turns", data={"prompt": "one too many"})
+    assert over.status_code == 409
+    assert "limit of 3 turns" in over.json()["detail"]
+
+
+def test_a_failing_side_is_reported_and_the_other_finishes(api_client: httpx.Client, live_stack: LiveStack, arena_models):
+    Model.objects.exclude(pk=arena_models[0].pk).update(status=Model.Status.PAUSED)
+    Model.objects.create(
+        slug=BROKEN_SLUG,
+        display_name="Broken Endpoint Model",
+        organization="Nowhere Labs",
+        input_modalities=["text", "image"],
+        adapter_kind="openai",
+        adapter_config={"base_url": "http://127.0.0.1:9/v1", "model": "ghost", "max_retries": 0},
+    )
+    battle = api_client.post("/api/v1/battles", data={"prompt": "Anyone there?"}).json()
+    events = _events_until_done(live_stack, battle["stream"])
+    errors = [event for event in events if event["type"] == "error"]
+    assert len(errors) == 1
+    assert errors[0]["message"]
+    _assert_anonymous(json.dumps(events))
+
+    state = api_client.get(f"/api/v1/battles/{battle['id']}").json()
+    assert state["state"] == "failed" and state["can_vote"] is False
+    sides = state["turns"][0]["responses"]
+    assert {sides["a"]["status"], sides["b"]["status"]} == {"done", "failed"}
+
+    assert api_client.post(f"/api/v1/battles/{battle['id']}/vote", json={"winner": "tie"}).status_code == 409
+    Model.objects.update(status=Model.Status.ACTIVE)
+    Model.objects.filter(slug=BROKEN_SLUG).update(status=Model.Status.PAUSED)
+    retried = api_client.post(f"/api/v1/battles/{battle['id']}/retry")
+    assert retried.status_code == 201
+    events = _events_until_done(live_stack, retried.json()["stream"])
+    assert not [event for event in events if event["type"] == "error"]
+
+
+def test_bad_uploads_get_a_readable_4xx_and_start_nothing(api_client: httpx.Client, live_stack: LiveStack, arena_models):
+    from arena.models import Battle
+
+    cases = [
+        ({"prompt": "hi"}, {"image": ("a.png", b"not an image at all", "image/png")}, 415, "not an image"),
+        ({"prompt": ""}, None, 400, "type a question"),
+        ({"prompt": "x" * 5000}, None, 400, "limit is 4,000"),
+    ]
+    for data, files, status, message in cases:
+        response = api_client.post("/api/v1/battles", data=data, files=files)
+        assert response.status_code == status, response.text
+        assert message in response.json()["detail"]
+    assert not Battle.objects.exists()
+    no_csrf = httpx.post(f"{live_stack.base_url}/api/v1/battles", data={"prompt": "hi"})
+    assert no_csrf.status_code == 403
+
+
+def test_socket_for_unknown_battle_is_closed(live_stack: LiveStack):
+    from websockets.exceptions import InvalidStatus
+
+    with pytest.raises((InvalidStatus, Exception)):
+        with connect(live_stack.ws_url + "/ws/battles/00000000-0000-0000-0000-000000000000/", origin=live_stack.base_url) as socket:
+            socket.recv(timeout=5)
