@@ -96,7 +96,14 @@ def models_list(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.post(
     "/battles",
-    response={201: BattleCreatedOut, 400: ErrorOut, 403: ErrorOut, 413: ErrorOut, 415: ErrorOut, 503: ErrorOut},
+    response={
+        201: BattleCreatedOut,
+        400: ErrorOut,
+        403: ErrorOut,
+        413: ErrorOut,
+        415: ErrorOut,
+        503: ErrorOut,
+    },
     summary="Start a battle: two anonymous models answer the prompt",
 )
 def battle_create(
@@ -123,7 +130,10 @@ def battle_detail(request: HttpRequest, battle_id: uuid.UUID) -> dict[str, Any]:
     summary="Ask the same pair a follow-up question",
 )
 def battle_turn_create(
-    request: HttpRequest, battle_id: uuid.UUID, prompt: str = Form(""), image: UploadedFile | None = File(None)
+    request: HttpRequest,
+    battle_id: uuid.UUID,
+    prompt: str = Form(""),
+    image: UploadedFile | None = File(None),
 ) -> Status[dict[str, Any]]:
     _csrf_require(request)
     services.turn_append(

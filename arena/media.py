@@ -46,7 +46,9 @@ def _image_decode(data: bytes) -> Image.Image:
             "That file is not an image we can read. Please upload a PNG, JPEG, WebP or GIF image."
         ) from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise InvalidInput(f"The image could not be decoded ({exc}). It may be truncated or corrupt.") from None
+        raise InvalidInput(
+            f"The image could not be decoded ({exc}). It may be truncated or corrupt."
+        ) from None
     return image
 
 

@@ -30,9 +30,7 @@ class Model(models.Model):
     display_name = models.CharField(max_length=200)
     organization = models.CharField(max_length=200, blank=True)
     license = models.CharField(max_length=100, blank=True)
-    input_modalities = ArrayField(
-        models.CharField(max_length=16, choices=Modality.choices), default=list
-    )
+    input_modalities = ArrayField(models.CharField(max_length=16, choices=Modality.choices), default=list)
     adapter_kind = models.CharField(max_length=32, choices=AdapterKind.choices)
     # Never holds secrets: API keys are named here by environment variable only.
     adapter_config = models.JSONField(default=dict, blank=True)
@@ -109,6 +107,9 @@ class Turn(models.Model):
             models.UniqueConstraint(fields=["battle", "index"], name="turn_unique_index"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.battle_id}#{self.index}"
+
 
 class TurnAttachment(models.Model):
     turn = models.ForeignKey(Turn, on_delete=models.CASCADE)
@@ -120,6 +121,9 @@ class TurnAttachment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["turn", "position"], name="attachment_unique_position"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.turn_id}@{self.position}"
 
 
 class Side(models.TextChoices):
@@ -153,6 +157,9 @@ class Response(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["turn", "side"], name="response_unique_side"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.turn_id}/{self.side}: {self.status}"
 
 
 class Winner(models.TextChoices):

@@ -16,9 +16,7 @@ def pair_draw(
     rng = rng or random.SystemRandom()
     needed = set(modalities)
     pool = [
-        model
-        for model in candidates
-        if needed <= set(model.input_modalities) and model.sampling_weight > 0
+        model for model in candidates if needed <= set(model.input_modalities) and model.sampling_weight > 0
     ]
     if len(pool) < 2:
         kinds = " and ".join(sorted(needed))

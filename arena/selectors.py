@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +26,7 @@ def models_active_list() -> list[dict[str, Any]]:
     return [model_public(model) for model in Model.objects.filter(status=Model.Status.ACTIVE)]
 
 
-def battle_get(*, battle_id: object) -> Battle:
+def battle_get(*, battle_id: uuid.UUID | str) -> Battle:
     battle = (
         Battle.objects.select_related("model_a", "model_b")
         .prefetch_related(
@@ -97,12 +98,12 @@ def battle_payload(*, battle: Battle) -> dict[str, Any]:
                     ),
                     None,
                 ),
-                "responses": {response.side: _response_payload(response) for response in turn.responses.all()},
+                "responses": {
+                    response.side: _response_payload(response) for response in turn.responses.all()
+                },
             }
             for turn in turns
         ],
         "vote": {"winner": vote.winner} if vote else None,
-        "models": (
-            {"a": model_public(battle.model_a), "b": model_public(battle.model_b)} if vote else None
-        ),
+        "models": ({"a": model_public(battle.model_a), "b": model_public(battle.model_b)} if vote else None),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,7 +29,8 @@ def _prompt_clean(prompt: str) -> str:
 def _turn_create(*, battle: Battle, index: int, prompt: str, attachments: Sequence[MediaAsset]) -> Turn:
     turn = Turn.objects.create(battle=battle, index=index, prompt=prompt)
     TurnAttachment.objects.bulk_create(
-        TurnAttachment(turn=turn, asset=asset, position=position) for position, asset in enumerate(attachments)
+        TurnAttachment(turn=turn, asset=asset, position=position)
+        for position, asset in enumerate(attachments)
     )
     responses = Response.objects.bulk_create(Response(turn=turn, side=side) for side in Side.values)
     responses_enqueue(responses=responses, models={Side.A: battle.model_a, Side.B: battle.model_b})
@@ -56,7 +58,7 @@ def battle_create(
     return battle
 
 
-def _battle_locked(*, battle_id: object, voter_id: str) -> Battle:
+def _battle_locked(*, battle_id: uuid.UUID | str, voter_id: str) -> Battle:
     battle = (
         Battle.objects.select_for_update(of=("self",))
         .select_related("model_a", "model_b")
@@ -84,7 +86,7 @@ def _latest_responses_check(*, battle: Battle, action: str) -> Turn:
 
 
 def turn_append(
-    *, battle_id: object, voter_id: str, prompt: str, attachments: Sequence[MediaAsset] = ()
+    *, battle_id: uuid.UUID | str, voter_id: str, prompt: str, attachments: Sequence[MediaAsset] = ()
 ) -> Turn:
     """A follow-up question to the same pair."""
     prompt = _prompt_clean(prompt)
@@ -108,7 +110,7 @@ class VoteResult:
     change_b: RatingChange
 
 
-def vote_cast(*, battle_id: object, voter_id: str, ip_hash: str, winner: str) -> VoteResult:
+def vote_cast(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str, winner: str) -> VoteResult:
     """Record the one vote of a battle and move both models' online Elo in the same transaction."""
     if winner not in Winner.values:
         choices = ", ".join(f'"{value}"' for value in Winner.values)
@@ -125,7 +127,7 @@ def vote_cast(*, battle_id: object, voter_id: str, ip_hash: str, winner: str) ->
     return VoteResult(battle=battle, vote=vote, change_a=change_a, change_b=change_b)
 
 
-def battle_retry(*, battle_id: object, voter_id: str, ip_hash: str) -> Battle:
+def battle_retry(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str) -> Battle:
     """The same first prompt and attachments, put to a freshly drawn pair."""
     battle = Battle.objects.filter(pk=battle_id).first()
     if battle is None:

@@ -8,6 +8,7 @@ from ninja.errors import HttpError, ValidationError
 
 from arena.api import router as arena_router
 from arena.errors import ArenaError
+from leaderboard.api import router as leaderboard_router
 
 api = NinjaAPI(
     title="Arena Hub API",
@@ -16,6 +17,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
 )
 api.add_router("", arena_router)
+api.add_router("", leaderboard_router)
 
 
 @api.exception_handler(ArenaError)
@@ -24,8 +26,11 @@ def _arena_error(request: HttpRequest, exc: ArenaError) -> HttpResponse:
 
 
 def _field_name(location: object) -> str:
-    parts = [str(part) for part in location if part not in ("body", "query", "path", "form", "payload")] \
-        if isinstance(location, (list, tuple)) else [str(location)]
+    parts = (
+        [str(part) for part in location if part not in ("body", "query", "path", "form", "payload")]
+        if isinstance(location, (list, tuple))
+        else [str(location)]
+    )
     return ".".join(parts) or "request"
 
 

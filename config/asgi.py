@@ -11,7 +11,7 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from django.core.asgi import get_asgi_application  # noqa: E402
+from django.core.asgi import get_asgi_application
 
 django_http = get_asgi_application()
 
@@ -19,7 +19,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
-from arena.routing import websocket_urlpatterns  # noqa: E402
+from arena.routing import websocket_urlpatterns as arena_ws  # noqa: E402
+from leaderboard.routing import websocket_urlpatterns as leaderboard_ws  # noqa: E402
 
 Scope = dict[str, Any]
 
@@ -37,7 +38,9 @@ async def lifespan(scope: Scope, receive: Any, send: Any) -> None:
 application = ProtocolTypeRouter(
     {
         "http": django_http,
-        "websocket": AllowedHostsOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(
+            SessionMiddlewareStack(URLRouter(arena_ws + leaderboard_ws))
+        ),
         "lifespan": lifespan,
     }
 )

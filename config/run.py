@@ -29,13 +29,31 @@ def main() -> int:
         subprocess.run(_manage("build_tiny_models"), check=True)
     commands = {
         "web": [
-            sys.executable, "-m", "uvicorn", "config.asgi:application",
-            "--host", host, "--port", port, "--lifespan", "on", "--ws", "websockets",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            host,
+            "--port",
+            port,
+            "--lifespan",
+            "on",
+            "--ws",
+            "websockets",
         ],
         "worker": _manage("arena_worker", "--loglevel", "WARNING"),
         "beat": [
-            sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "WARNING",
-            "--schedule", str(DATA_DIR / "celerybeat-schedule"),
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "beat",
+            "--loglevel",
+            "WARNING",
+            "--schedule",
+            str(DATA_DIR / "celerybeat-schedule"),
         ],
     }
     children = {name: subprocess.Popen(command) for name, command in commands.items()}

@@ -156,6 +156,9 @@ ARENA_MODELS_DIR = Path(os.environ.get("ARENA_MODELS_DIR", DATA_DIR / "models"))
 
 WORKER_DEVICE = os.environ.get("WORKER_DEVICE") or None  # None: cuda when available
 WORKER_DTYPE = os.environ.get("WORKER_DTYPE") or None
+# CPU intra-op threads per worker process; 0 leaves torch's default. Several concurrent answers on
+# a small machine run far faster with one thread each than fighting over all cores.
+WORKER_TORCH_THREADS = _env_int("WORKER_TORCH_THREADS", 1)
 
 CELERY_BROKER_URL = _redis_db(SERVICES.redis_url, REDIS_DB_OFFSET)
 CELERY_RESULT_BACKEND = None

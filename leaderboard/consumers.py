@@ -34,7 +34,7 @@ def board_updated_publish(*, board: str, version: str) -> None:
     message = {"type": "board.event", "event": "updated", "board": board, "version": version}
     try:
         group_send(group=board_group(board=board), message=message).result(timeout=_PUBLISH_TIMEOUT_S)
-    except Exception:  # noqa: BLE001 - see the docstring: a lost hint must not fail the write
+    except Exception:
         logger.warning("could not publish the %s board update", board, exc_info=True)
 
 

@@ -23,6 +23,7 @@ from arena.errors import NotFound
 from leaderboard.general_level import (
     NON_LANGUAGE_MODALITIES,
     GeneralLevelReport,
+    Modality,
     ModalityScore,
     WorkedExample,
     general_level_explain,
@@ -37,9 +38,9 @@ BOARD: Final = "general-level"
 RESERVED_KEYS: Final = frozenset({"fragment"})
 MODALITY_LABELS: Final = {"image": "Image", "video": "Video", "audio": "Audio", "3d": "3D", "nlp": "Language"}
 LEVELS: Final = (2, 3, 4, 5)
-_CACHE_PREFIX: Final = "general-level:board:"
+_CACHE_PREFIX: Final = "general-level:board:v1:"  # bump when GeneralLevelBoard changes shape
 _CACHE_SECONDS: Final = 24 * 3600
-_MODALITY_ORDER: Final = {m.value: i for i, m in enumerate((*NON_LANGUAGE_MODALITIES, "nlp"))}
+_MODALITY_ORDER: Final = {m.value: i for i, m in enumerate((*NON_LANGUAGE_MODALITIES, Modality.NLP))}
 _GROUP_ORDER: Final = {"comprehension": 0, "generation": 1, None: 2}
 
 
@@ -66,6 +67,11 @@ class GeneralLevelBoard:
     @property
     def task_count(self) -> int:
         return sum(self.task_counts.values())
+
+
+# The last board this process used: a big board takes longer to unpickle from the shared cache
+# than to serve, so each process keeps the current one in memory.
+_local_board: GeneralLevelBoard | None = None
 
 
 def general_level_version() -> str:
@@ -108,9 +114,17 @@ def general_level_board_compute(*, version: str = "") -> GeneralLevelBoard:
     # Arena models are grouped by id, the rest by the name their results were published under.
     models: dict[tuple[str, object], dict[str, Any]] = {}
     rows = TaskScore.objects.values(
-        "model_id", "model__slug", "model__display_name", "model__organization", "model_name", "task_id", "score"
+        "model_id",
+        "model__slug",
+        "model__display_name",
+        "model__organization",
+        "model_name",
+        "task_id",
+        "score",
     ).order_by("id")
     for row in rows:
+        if row["task_id"] not in position:
+            continue  # a task an import added after the tasks were read; its version recomputes
         identity = ("arena", row["model_id"]) if row["model_id"] else ("name", row["model_name"])
         model = models.setdefault(
             identity,
@@ -125,7 +139,7 @@ def general_level_board_compute(*, version: str = "") -> GeneralLevelBoard:
 
     taken = {model["slug"] for model in models.values() if model["slug"]}
     unranked = []
-    for identity, model in sorted(models.items(), key=lambda item: (item[0][0], str(item[0][1]))):
+    for _identity, model in sorted(models.items(), key=lambda item: (item[0][0], str(item[0][1]))):
         key = model["slug"] or _key_unique(slugify(model["name"]) or "model", taken)
         report = general_level_score(tasks=scored_tasks, scores=model["scores"], model=model["name"])
         unranked.append((key, model, report))
@@ -151,14 +165,22 @@ def general_level_board_compute(*, version: str = "") -> GeneralLevelBoard:
     )
 
 
-def general_level_board() -> GeneralLevelBoard:
-    """The board, computed once per version and shared through the cache."""
-    version = general_level_version()
+def general_level_board(*, version: str | None = None) -> GeneralLevelBoard:
+    """The board, computed once per version and shared through the cache.
+
+    Pass `version` when the caller has just read it (e.g. to answer If-None-Match).
+    """
+    global _local_board
+    version = version or general_level_version()
+    local = _local_board
+    if local is not None and local.version == version:
+        return local
     cache_key = _CACHE_PREFIX + version
     board: GeneralLevelBoard | None = cache.get(cache_key)
     if board is None:
         board = general_level_board_compute(version=version)
         cache.set(cache_key, board, _CACHE_SECONDS)
+    _local_board = board
     return board
 
 
@@ -210,9 +232,18 @@ class LevelRow:
     value: float
 
 
+LEVEL_NOTES: Final = {
+    2: "Every task's score averaged, supported or not: breadth of ability.",
+    3: "Only tasks where the model beats the specialist (SoTA) count.",
+    4: "Synergy: beating the SoTA in both comprehension and generation of a modality.",
+    5: "Level 4 weighted by language wins (S_L/100): synergy across modalities and language.",
+}
+
+
 @dataclass(frozen=True)
 class LevelBoard:
     level: int
+    note: str
     rows: tuple[LevelRow, ...]  # models scoring above 0 at this level, best first
     zero_count: int  # models scoring 0 here, left out
 
@@ -243,7 +274,9 @@ def general_level_level_boards(*, board: GeneralLevelBoard) -> list[LevelBoard]:
             key=lambda pair: (-pair[0], pair[1].name.casefold()),
         )
         rows = tuple(LevelRow(rank, entry, value) for rank, (value, entry) in enumerate(above, start=1))
-        boards.append(LevelBoard(level=level, rows=rows, zero_count=len(scored) - len(rows)))
+        boards.append(
+            LevelBoard(level=level, note=LEVEL_NOTES[level], rows=rows, zero_count=len(scored) - len(rows))
+        )
     return boards
 
 
@@ -261,7 +294,9 @@ def general_level_modality_boards(*, board: GeneralLevelBoard) -> list[ModalityB
                 modality=modality.value,
                 label=MODALITY_LABELS[modality.value],
                 task_count=board.task_counts.get(modality.value, 0),
-                rows=tuple(ModalityRow(rank, entry, score) for rank, (score, entry) in enumerate(supported, 1)),
+                rows=tuple(
+                    ModalityRow(rank, entry, score) for rank, (score, entry) in enumerate(supported, 1)
+                ),
                 unsupported_count=len(board.entries) - len(supported),
             )
         )

@@ -37,8 +37,8 @@ class Task(models.Model):
 
     name = models.CharField(max_length=200)
     modality = models.CharField(max_length=8, choices=Modality.choices)
-    # Language tasks are not split into comprehension and generation (the paper's S_L).
-    group = models.CharField(max_length=16, choices=Group.choices, null=True, blank=True)
+    # Null, not "": language tasks have no group (the paper's S_L); the check below ties the two.
+    group = models.CharField(max_length=16, choices=Group.choices, null=True, blank=True)  # noqa: DJ001
     metric = models.CharField(max_length=100)
     sota = models.FloatField(help_text="The specialist's raw score in the task's own metric.")
     source = models.TextField(blank=True, help_text="Where the task and its SoTA come from.")
@@ -90,7 +90,9 @@ class TaskScore(models.Model):
         ordering = ["task", "model_name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["model", "task"], condition=models.Q(model__isnull=False), name="taskscore_unique_model"
+                fields=["model", "task"],
+                condition=models.Q(model__isnull=False),
+                name="taskscore_unique_model",
             ),
             models.UniqueConstraint(
                 fields=["model_name", "task"],

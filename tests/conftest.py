@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 from urllib.parse import quote
 
 import httpx
@@ -18,20 +18,26 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-if TYPE_CHECKING:
-    from workers.tiny_models import TinyModelSpec
+from workers.tiny_models import TinyModelSpec, tiny_models_build
 
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN_SLUG = "broken-endpoint"
 
 
-@pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> list[TinyModelSpec]:
-    """Tiny random-weight vision-language models built once per test session."""
-    from workers.tiny_models import tiny_models_build
+class TinyModels(NamedTuple):
+    dir: Path
+    specs: list[TinyModelSpec]
 
-    return tiny_models_build(target_dir=tmp_path_factory.mktemp("tiny-models"))
+    def spec(self, slug: str) -> TinyModelSpec:
+        return next(spec for spec in self.specs if spec.slug == slug)
+
+
+@pytest.fixture(scope="session")
+def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
+    """Tiny random-weight vision-language models, built once per test session (no downloads)."""
+    target = tmp_path_factory.mktemp("tiny-models")
+    return TinyModels(dir=target, specs=tiny_models_build(target_dir=target))
 
 
 def free_port() -> int:
@@ -83,7 +89,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def live_stack(
     django_db_setup: None,
     django_db_blocker: object,
-    tiny_models: list[TinyModelSpec],
+    tiny_models_dir: TinyModels,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveStack]:
     """uvicorn serving the ASGI app and one Celery worker, both on the test database."""
@@ -96,18 +102,45 @@ def live_stack(
         "PYTHONUNBUFFERED": "1",
     }
     port = free_port()
-    slugs = ",".join([*(spec.slug for spec in tiny_models), BROKEN_SLUG])
+    slugs = ",".join([*(spec.slug for spec in tiny_models_dir.specs), BROKEN_SLUG])
     web_log, worker_log = logs / "web.log", logs / "worker.log"
     with web_log.open("wb") as web_out, worker_log.open("wb") as worker_out:
         web = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-             "--port", str(port), "--lifespan", "on", "--ws", "websockets"],
-            cwd=ROOT, env=env, stdout=web_out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--lifespan",
+                "on",
+                "--ws",
+                "websockets",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=web_out,
+            stderr=subprocess.STDOUT,
         )
         worker = subprocess.Popen(
-            [sys.executable, "manage.py", "arena_worker", "--models", slugs, "--concurrency", "4",
-             "--hostname", f"test-{port}@%h"],
-            cwd=ROOT, env=env, stdout=worker_out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "manage.py",
+                "arena_worker",
+                "--models",
+                slugs,
+                "--concurrency",
+                "4",
+                "--hostname",
+                f"test-{port}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=worker_out,
+            stderr=subprocess.STDOUT,
         )
     try:
         port_wait(port, process=web, log=web_log)
@@ -128,7 +161,7 @@ def live_stack(
 
 
 @pytest.fixture
-def arena_models(tiny_models: list[TinyModelSpec], db: None) -> list[object]:
+def arena_models(tiny_models_dir: TinyModels, db: None) -> list[object]:
     """The tiny models registered as active arena models (the database is emptied after each test)."""
     from arena.services import model_register
 
@@ -142,7 +175,7 @@ def arena_models(tiny_models: list[TinyModelSpec], db: None) -> list[object]:
             adapter_kind=spec.adapter_kind,
             adapter_config=dict(spec.adapter_config),
         )
-        for spec in tiny_models
+        for spec in tiny_models_dir.specs
     ]
 
 

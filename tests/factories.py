@@ -37,7 +37,9 @@ def battle_make(*, creator_id: str = "voter-1", status: str = Response.Status.DO
     return battle
 
 
-def image_bytes(*, size: tuple[int, int] = (64, 48), fmt: str = "PNG", color: str = "red", **save: Any) -> bytes:
+def image_bytes(
+    *, size: tuple[int, int] = (64, 48), fmt: str = "PNG", color: str = "red", **save: Any
+) -> bytes:
     out = io.BytesIO()
     mode = "RGBA" if fmt in {"PNG", "WEBP"} and save.pop("alpha", False) else "RGB"
     Image.new(mode, size, color).save(out, format=fmt, **save)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import partial
 
 from django.db import transaction
 
@@ -21,6 +22,4 @@ def responses_enqueue(*, responses: Iterable[Response], models: Mapping[str, Mod
 
     for response in responses:
         queue = model_queue(slug=models[response.side].slug)
-        transaction.on_commit(
-            lambda pk=response.pk, queue=queue: response_generate.apply_async(args=[pk], queue=queue)
-        )
+        transaction.on_commit(partial(response_generate.apply_async, args=[response.pk], queue=queue))

@@ -107,7 +107,9 @@ def response_generate_run(*, response_id: int) -> None:
             top_p=settings.ARENA_TOP_P,
         )
         last_persist = time.monotonic()
-        for chunk in adapter.stream(conversation_build(response=response), params, stats=stats, cancel=cancel):
+        for chunk in adapter.stream(
+            conversation_build(response=response), params, stats=stats, cancel=cancel
+        ):
             stream.add(chunk)
             now = time.monotonic()
             if now > deadline:
@@ -120,7 +122,7 @@ def response_generate_run(*, response_id: int) -> None:
         error = _message_scrub(str(exc), model=model)
     except GenerationTimeout:
         error = TIMEOUT_FAILURE
-    except Exception as exc:  # noqa: BLE001 - any failure of one side must not take the battle down
+    except Exception as exc:
         from celery.exceptions import SoftTimeLimitExceeded
 
         cancel.set()
@@ -153,7 +155,8 @@ def _battle_state_announce(*, battle: Battle) -> None:
         return
     if state != "generating":
         group_send(
-            group=battle_group(battle_id=battle.id), message={"type": "battle.event", "event": "state", "state": state}
+            group=battle_group(battle_id=battle.id),
+            message={"type": "battle.event", "event": "state", "state": state},
         ).result(timeout=10)
 
 
@@ -163,10 +166,13 @@ def responses_expire_stale() -> int:
 
     from django.utils import timezone
 
-    horizon = timezone.now() - timedelta(seconds=settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] * 2)
+    horizon = timezone.now() - timedelta(
+        seconds=settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] * 2
+    )
     stale = list(
-        Response.objects.filter(status__in=[Response.Status.QUEUED, Response.Status.STREAMING], queued_at__lt=horizon)
-        .select_related("turn")
+        Response.objects.filter(
+            status__in=[Response.Status.QUEUED, Response.Status.STREAMING], queued_at__lt=horizon
+        ).select_related("turn")
     )
     for response in stale:
         Response.objects.filter(pk=response.pk).update(

@@ -46,7 +46,7 @@ def battles_read(*, path: str | PathLike[str]) -> BattleSet:
         got = handle.readinto(memoryview(store)[FRONT_PAD : FRONT_PAD + size])
     if got != size:
         raise ValueError(f"{path}: the file changed while it was read")
-    head = bytes(store[FRONT_PAD : FRONT_PAD + 4096]).lstrip()[:1]
+    head = bytes(store[FRONT_PAD : FRONT_PAD + min(size, 65536)]).lstrip()[:1]
     if head == b"[":
         return _json_list_parse(bytes(store[FRONT_PAD : FRONT_PAD + size]))
     if head in (b"{", b""):
@@ -133,29 +133,31 @@ def _jsonl_parse(store: bytearray, size: int) -> BattleSet:
 def _fast_scan(
     buf: U8Array, data: U8Array, starts: IntArray, ends: IntArray, careful: BoolArray
 ) -> FastScan | None:
-    for line in np.flatnonzero(~careful)[:1].tolist():
-        template = template_learn(line=data[starts[line] : ends[line]].tobytes())
-        if template is None:
-            return None
-        # numpy releases the GIL in its loops, so chunks of lines scan in parallel threads.
-        bounds = np.linspace(0, len(starts), _scan_workers(len(starts)) + 1).astype(np.int64)
-        with ThreadPoolExecutor(max_workers=len(bounds) - 1) as pool:
-            parts = list(
-                pool.map(
-                    lambda lo, hi: lines_scan(
-                        buf=buf, starts=starts[lo:hi] + FRONT_PAD, ends=ends[lo:hi] + FRONT_PAD, template=template
-                    ),
-                    bounds[:-1].tolist(),
-                    bounds[1:].tolist(),
-                )
-            )
-        scans = [part for part in parts if part is not None]
-        if len(scans) != len(parts):
-            return None
-        scan = _scans_join(scans)
-        scan.ok[careful] = False
-        return scan
-    return None
+    # Learn the layout from the first line that holds something and needs no careful parsing.
+    template = None
+    for line in np.flatnonzero(~careful & (ends > starts))[:100].tolist():
+        text = data[starts[line] : ends[line]].tobytes()
+        if text.strip():
+            template = template_learn(line=text)
+            break
+    if template is None:
+        return None
+
+    def scan_chunk(lo: int, hi: int) -> FastScan | None:
+        return lines_scan(
+            buf=buf, starts=starts[lo:hi] + FRONT_PAD, ends=ends[lo:hi] + FRONT_PAD, template=template
+        )
+
+    # numpy releases the GIL in its loops, so chunks of lines scan in parallel threads.
+    bounds = np.linspace(0, len(starts), _scan_workers(len(starts)) + 1).astype(np.int64).tolist()
+    with ThreadPoolExecutor(max_workers=len(bounds) - 1) as pool:
+        parts = list(pool.map(scan_chunk, bounds[:-1], bounds[1:]))
+    scans = [part for part in parts if part is not None]
+    if len(scans) != len(parts):
+        return None
+    scan = _scans_join(scans)
+    scan.ok[careful] = False
+    return scan
 
 
 def _scan_workers(lines: int) -> int:

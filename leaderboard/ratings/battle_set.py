@@ -5,16 +5,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final, cast
+from typing import Any, Final, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from leaderboard.ratings.array_types import (
     BoolArray,
-    FloatArray,
-    Int8Array,
-    Int32Array,
-    frozen_copy,
+    frozen_bool,
+    frozen_float,
+    frozen_int8,
+    frozen_int32,
 )
 
 OUTCOME_A: Final = 0
@@ -37,11 +38,12 @@ class BattleSet:
     `tstamp` is NaN where a battle had none; `anony` is False where a battle did not say.
     """
 
+    # Any integer / float arrays are accepted; they are stored as read-only int32 / int8 / float64.
     models: tuple[str, ...]
-    model_a: Int32Array
-    model_b: Int32Array
-    outcome: Int8Array
-    tstamp: FloatArray
+    model_a: npt.NDArray[np.integer[Any]]
+    model_b: npt.NDArray[np.integer[Any]]
+    outcome: npt.NDArray[np.integer[Any]]
+    tstamp: npt.NDArray[np.floating[Any]]
     anony: BoolArray
     _size: int = field(init=False, repr=False)
 
@@ -52,11 +54,11 @@ class BattleSet:
                 raise ValueError(f"BattleSet.{name} has {len(getattr(self, name))} entries, expected {size}")
         if len(set(self.models)) != len(self.models):
             raise ValueError("BattleSet.models contains a name twice")
-        object.__setattr__(self, "model_a", frozen_copy(self.model_a, np.int32))
-        object.__setattr__(self, "model_b", frozen_copy(self.model_b, np.int32))
-        object.__setattr__(self, "outcome", frozen_copy(self.outcome, np.int8))
-        object.__setattr__(self, "tstamp", frozen_copy(self.tstamp, np.float64))
-        object.__setattr__(self, "anony", frozen_copy(self.anony, np.bool_))
+        object.__setattr__(self, "model_a", frozen_int32(self.model_a))
+        object.__setattr__(self, "model_b", frozen_int32(self.model_b))
+        object.__setattr__(self, "outcome", frozen_int8(self.outcome))
+        object.__setattr__(self, "tstamp", frozen_float(self.tstamp))
+        object.__setattr__(self, "anony", frozen_bool(self.anony))
         object.__setattr__(self, "_size", size)
         if size:
             low = min(int(self.model_a.min()), int(self.model_b.min()))
@@ -99,7 +101,9 @@ class ParsedRow:
 def row_parse(*, row: object, where: str) -> ParsedRow:
     """Validate one arena-format row; `where` ("line 7", "index 6") prefixes every error."""
     if not isinstance(row, Mapping):
-        raise ValueError(f"{where}: expected a JSON object with model_a, model_b and winner, got {_kind(row)}")
+        raise ValueError(
+            f"{where}: expected a JSON object with model_a, model_b and winner, got {_kind(row)}"
+        )
     row = cast(Mapping[str, object], row)
     names: list[str] = []
     for key in ("model_a", "model_b"):

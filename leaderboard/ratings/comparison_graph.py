@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import breadth_first_order, connected_components
 
-from leaderboard.ratings.array_types import BoolArray, FloatArray, IntArray
+from leaderboard.ratings.array_types import FloatArray, IntArray
 
 
 def _graph(n_models: int, source: IntArray, target: IntArray) -> sp.csr_matrix:
@@ -42,43 +42,50 @@ def strongly_connected_count(
     return int(count)
 
 
+UNDETERMINED = 2
+
+
 def unbounded_find(
     *, n_models: int, first: IntArray, second: IntArray, score: FloatArray, total: FloatArray
 ) -> IntArray:
-    """+1 / -1 for models whose maximum-likelihood rating is +inf / -inf, 0 for finite ones.
+    """+1 / -1 for models whose maximum-likelihood rating is +inf / -inf, 0 for finite ones, and
+    UNDETERMINED for models whose place is not fixed at all.
 
     The unpenalised BT likelihood has a finite maximum only if, within each connected component,
-    every model can be reached from every other along 'took points off' edges (Zermelo's
-    condition). Otherwise a group that never lost a point to the rest of its component drifts to
-    +inf (one that never took a point drifts to -inf). We peel such groups off, top and bottom,
-    until what remains meets the condition.
+    every model can reach every other along 'took points off' edges (Zermelo's condition). When it
+    cannot, the component splits into strongly connected groups at infinite distance from each
+    other. We keep the largest group finite (the reference, so one undefeated newcomer does not send
+    everyone else to -inf); groups that reach it are above it (+inf), groups it reaches are below
+    (-inf), and groups with neither relation are undetermined.
     """
     sign = np.zeros(n_models, np.int64)
-    while True:
-        live = (sign[first] == 0) & (sign[second] == 0) & (total > 0)
-        f, s, sc, tot = first[live], second[live], score[live], total[live]
-        takes = sc > 0
-        gives = (tot - sc) > 0
-        source = np.concatenate([f[takes], s[gives]])
-        target = np.concatenate([s[takes], f[gives]])
-        _, weak = connected_components(_graph(n_models, f, s), directed=False)
-        count, strong = connected_components(_graph(n_models, source, target), directed=True, connection="strong")
-        across = strong[source] != strong[target]
-        has_out = np.zeros(count, np.bool_)
-        has_in = np.zeros(count, np.bool_)
-        has_out[strong[source[across]]] = True
-        has_in[strong[target[across]]] = True
-        top = has_out & ~has_in
-        bottom = has_in & ~has_out
-        peel_top = top[strong] & (sign == 0)
-        peel_bottom = bottom[strong] & (sign == 0)
-        if not (peel_top.any() or peel_bottom.any()):
-            return sign
-        sign[peel_top] = 1
-        sign[peel_bottom] = -1
-        del weak
-
-
-def component_mask_list(*, components: IntArray, members: BoolArray) -> list[IntArray]:
-    """Indices of `members` grouped by component id."""
-    return [np.flatnonzero(members & (components == c)) for c in np.unique(components[members]).tolist()]
+    live = total > 0
+    f, s, sc, tot = first[live], second[live], score[live], total[live]
+    takes = sc > 0
+    gives = (tot - sc) > 0
+    source = np.concatenate([f[takes], s[gives]])
+    target = np.concatenate([s[takes], f[gives]])
+    _, weak = connected_components(_graph(n_models, f, s), directed=False)
+    groups, strong = connected_components(
+        _graph(n_models, source, target), directed=True, connection="strong"
+    )
+    if groups == len(np.unique(weak)):
+        return sign
+    across = strong[source] != strong[target]
+    condensed = _graph(groups, strong[source[across]], strong[target[across]])
+    sizes = np.bincount(strong, minlength=groups)
+    for component in np.unique(weak).tolist():
+        members = np.flatnonzero(weak == component)
+        inside = np.unique(strong[members])
+        if len(inside) == 1:
+            continue
+        # Largest group first, then the one holding the lowest model index.
+        reference = int(min(inside.tolist(), key=lambda g: (-sizes[g], int(np.flatnonzero(strong == g)[0]))))
+        below = breadth_first_order(condensed, reference, directed=True, return_predecessors=False)
+        above = breadth_first_order(condensed.T.tocsr(), reference, directed=True, return_predecessors=False)
+        group_sign = np.full(groups, UNDETERMINED, np.int64)
+        group_sign[below] = -1
+        group_sign[above] = 1
+        group_sign[reference] = 0
+        sign[members] = group_sign[strong[members]]
+    return sign

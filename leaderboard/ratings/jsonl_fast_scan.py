@@ -182,7 +182,9 @@ class _Segment:
     words: U64Array  # the value's bytes as little-endian words, zeroed past its end
 
 
-def _segment_scan(buf: U8Array, pos: IntArray, literal: bytes, stop: int, window: int, want: bool) -> _Segment:
+def _segment_scan(
+    buf: U8Array, pos: IntArray, literal: bytes, stop: int, window: int, want: bool
+) -> _Segment:
     """Match `literal` at pos, then find the value's end: the first `stop` byte after it."""
     # Start the window `shift` bytes early so the value begins on a word boundary.
     shift = -len(literal) % 8
@@ -195,12 +197,15 @@ def _segment_scan(buf: U8Array, pos: IntArray, literal: bytes, stop: int, window
     for column in range(head // 8):
         ok &= ((words[:, column] ^ expected[column]) & keep[column]) == 0
     value_start = pos + len(literal)
-    length = (rows[:, head:] == stop).argmax(axis=1).astype(np.int64)
-    long_rows = np.flatnonzero(buf[value_start + length] != stop)
+    length = (rows[:, head:] == stop).argmax(axis=1)
+    at_stop = buf[value_start + length] == stop
+    long_rows = np.flatnonzero(~at_stop)
     if len(long_rows):
+        # Rare long values: search those lines again with a wide window.
         wide = _rows(buf, value_start[long_rows], _LONG_VALUE) == stop
         length[long_rows] = wide.argmax(axis=1)
-    ok &= buf[value_start + length] == stop
+        at_stop[long_rows] = buf[value_start[long_rows] + length[long_rows]] == stop
+    ok &= at_stop
     value_words = np.zeros((len(pos), 1), np.uint64)
     if want:
         width = _round8(int(length[ok].max(initial=1)))
@@ -294,7 +299,7 @@ def string_codes(*, words: U64Array, length: IntArray) -> tuple[IntArray, list[b
     # Names repeat heavily: collect the distinct ones from a sample and look rows up in a small
     # direct-address table; rows the sample missed fall back to sorting.
     table = np.unique(digest[:: max(1, len(digest) // 20000)])
-    bits = max(8, int(len(table)).bit_length() + 8)
+    bits = max(8, len(table).bit_length() + 8)
     bucket_of = (table >> np.uint64(64 - bits)).astype(np.int64)
     if len(np.unique(bucket_of)) == len(table):
         lookup = np.zeros(1 << bits, np.int64)
@@ -322,15 +327,21 @@ def string_codes(*, words: U64Array, length: IntArray) -> tuple[IntArray, list[b
 def _model_codes(
     side_a: _Segment, side_b: _Segment, ok: BoolArray
 ) -> tuple[IntArray, IntArray, tuple[str, ...], BoolArray]:
+    every = bool(ok.all())
     rows = np.flatnonzero(ok)
     width = max(side_a.words.shape[1], side_b.words.shape[1])
 
-    def padded(words: U64Array) -> U64Array:
-        return np.pad(words[rows], ((0, 0), (0, width - words.shape[1])))
+    def chosen(words: U64Array) -> U64Array:
+        # Usually every line matched and both sides share a width: no copies needed then.
+        picked = words if every else words[rows]
+        return picked if words.shape[1] == width else np.pad(picked, ((0, 0), (0, width - words.shape[1])))
+
+    def lengths(segment: _Segment) -> IntArray:
+        return segment.length if every else segment.length[rows]
 
     codes, uniques = string_codes(
-        words=np.concatenate([padded(side_a.words), padded(side_b.words)]),
-        length=np.concatenate([side_a.length[rows], side_b.length[rows]]),
+        words=np.concatenate([chosen(side_a.words), chosen(side_b.words)]),
+        length=np.concatenate([lengths(side_a), lengths(side_b)]),
     )
     names: list[str] = []
     bad = np.zeros(len(uniques) + 1, np.bool_)
@@ -374,15 +385,18 @@ def decimals_parse(*, values: U8Array, length: IntArray) -> tuple[FloatArray, Bo
     ok = np.zeros(rows_count, np.bool_)
     point = (values == ord(".")).argmax(axis=1)
     has_point = values[np.arange(rows_count), point] == ord(".")
-    point = np.where(has_point, point, length)
+    # Rows whose length exceeds the padded width were not read whole; they stay not ok.
+    fits = length <= width
+    size_of = np.where(fits, length, 0)
+    point = np.where(has_point & fits, point, size_of)
     negative = values[:, 0] == ord("-")
-    shape_key = (np.minimum(length, width) * (width + 1) + point) * 2 + negative
-    for key in np.flatnonzero(np.bincount(shape_key)).tolist():
+    shape_key = (size_of * (width + 1) + point) * 2 + negative
+    for key in np.flatnonzero(np.bincount(shape_key[fits])).tolist():
         size, where_point, sign = key // 2 // (width + 1), key // 2 % (width + 1), key % 2
         columns = [c for c in range(sign, size) if c != where_point]
         if not columns or len(columns) > _MAX_DIGITS:
             continue
-        members = np.flatnonzero(shape_key == key)
+        members = np.flatnonzero((shape_key == key) & fits)
         digits = values[members][:, columns] - np.uint8(ord("0"))
         # uint8 wraps bytes below "0" to large values, so one comparison checks the digit range.
         all_digits = _all_columns(digits <= 9)

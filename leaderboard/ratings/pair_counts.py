@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from leaderboard.ratings.array_types import FloatArray, IntArray, frozen_copy
+from leaderboard.ratings.array_types import FloatArray, IntArray, frozen_int
 from leaderboard.ratings.battle_set import (
     OUTCOME_A,
     OUTCOME_B,
@@ -42,20 +42,22 @@ class PairCounts:
             values = np.asarray(getattr(self, name))
             if values.ndim != 1:
                 raise ValueError(f"{name} must be one-dimensional")
-            if values.size and not np.issubdtype(values.dtype, np.integer):
-                if not np.array_equal(values, np.round(values)):
-                    raise ValueError(f"{name} must hold whole numbers")
+            whole = np.issubdtype(values.dtype, np.integer) or np.array_equal(values, np.round(values))
+            if values.size and not whole:
+                raise ValueError(f"{name} must hold whole numbers")
             arrays[name] = values
         size = len(arrays["a_idx"])
         for name, values in arrays.items():
             if len(values) != size:
                 raise ValueError(f"{name} has {len(values)} rows, expected {size}")
-            object.__setattr__(self, name, frozen_copy(values, np.int64))
+            object.__setattr__(self, name, frozen_int(values))
         for name in ("a_idx", "b_idx"):
             index = getattr(self, name)
             if size and (index.min() < 0 or index.max() >= len(self.models)):
                 bad = int(np.flatnonzero((index < 0) | (index >= len(self.models)))[0])
-                raise ValueError(f"row {bad}: {name} {int(index[bad])} is not an index into {len(self.models)} models")
+                raise ValueError(
+                    f"row {bad}: {name} {int(index[bad])} is not an index into {len(self.models)} models"
+                )
         for name in ("wins_a", "wins_b", "ties"):
             counts = getattr(self, name)
             if size and counts.min() < 0:
@@ -67,9 +69,9 @@ class PairCounts:
         """Battles each model took part in (a battle against itself counts twice, as published)."""
         per_row = self.wins_a + self.wins_b + self.ties
         m = len(self.models)
-        return np.bincount(self.a_idx, per_row, m).astype(np.int64) + np.bincount(self.b_idx, per_row, m).astype(
-            np.int64
-        )
+        return np.bincount(self.a_idx, per_row, m).astype(np.int64) + np.bincount(
+            self.b_idx, per_row, m
+        ).astype(np.int64)
 
     def wins_losses_per_model(self) -> tuple[IntArray, IntArray]:
         """Decisive wins and losses per model, self-battles left out."""
@@ -127,7 +129,7 @@ def pair_counts_from_grouped(
     a = np.asarray(a_idx, np.int64)
     b = np.asarray(b_idx, np.int64)
     n = np.asarray(count, np.int64)
-    labels = list(winner) if not isinstance(winner, np.ndarray) else winner.tolist()
+    labels: list[object] = np.asarray(winner, dtype=object).tolist()
     codes = np.empty(len(labels), np.int64)
     for row, label in enumerate(labels):
         if isinstance(label, str):
@@ -190,7 +192,7 @@ def pair_table_build(*, counts: PairCounts) -> PairTable:
         n_models=m,
         first=(keys // m)[present].astype(np.int64),
         second=(keys % m)[present].astype(np.int64),
-        wins_first=folded[0][present],
-        wins_second=folded[1][present],
-        ties=folded[2][present],
+        wins_first=folded[0][present].astype(np.float64),
+        wins_second=folded[1][present].astype(np.float64),
+        ties=folded[2][present].astype(np.float64),
     )

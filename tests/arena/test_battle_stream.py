@@ -17,7 +17,9 @@ from tests.factories import image_bytes
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 
 
-def _events_until_done(live_stack: LiveStack, stream: str, *, turn: int = 0, timeout: float = 90) -> list[dict[str, Any]]:
+def _events_until_done(
+    live_stack: LiveStack, stream: str, *, turn: int = 0, timeout: float = 90
+) -> list[dict[str, Any]]:
     """Collect socket messages until both sides of `turn` ended (done or error)."""
     events: list[dict[str, Any]] = []
     ended: set[str] = set()
@@ -25,7 +27,9 @@ def _events_until_done(live_stack: LiveStack, stream: str, *, turn: int = 0, tim
     with connect(live_stack.ws_url + stream, origin=live_stack.base_url, open_timeout=10) as socket:
         while len(ended) < 2:
             remaining = deadline - time.monotonic()
-            assert remaining > 0, f"timed out; got {events}\nworker log:\n{live_stack.worker_log.read_text()[-3000:]}"
+            assert remaining > 0, (
+                f"timed out; got {events}\nworker log:\n{live_stack.worker_log.read_text()[-3000:]}"
+            )
             event = json.loads(socket.recv(timeout=remaining))
             events.append(event)
             if event["type"] in ("done", "error") and event["turn"] == turn:
@@ -52,13 +56,17 @@ def _model_identifiers() -> list[str]:
 
 def _assert_anonymous(blob: str) -> None:
     for identifier in _model_identifiers():
-        assert f'"{identifier}"' not in blob and f">{identifier}<" not in blob, f"{identifier!r} leaked: {blob[:500]}"
+        assert f'"{identifier}"' not in blob and f">{identifier}<" not in blob, (
+            f"{identifier!r} leaked: {blob[:500]}"
+        )
     for identifier in _model_identifiers():
         if len(identifier) > 3 and not identifier.isdigit():
             assert identifier not in blob, f"{identifier!r} leaked"
 
 
-def test_full_battle_streams_both_sides_then_vote_reveals(api_client: httpx.Client, live_stack: LiveStack, arena_models):
+def test_full_battle_streams_both_sides_then_vote_reveals(
+    api_client: httpx.Client, live_stack: LiveStack, arena_models
+):
     created = api_client.post(
         "/api/v1/battles",
         data={"prompt": "What colour is this square?"},
@@ -99,7 +107,9 @@ def test_full_battle_streams_both_sides_then_vote_reveals(api_client: httpx.Clie
     assert Model.objects.get(slug=revealed["model_b"]["slug"]).display_name in board
 
 
-def test_nothing_identifies_the_models_before_the_vote(api_client: httpx.Client, live_stack: LiveStack, arena_models):
+def test_nothing_identifies_the_models_before_the_vote(
+    api_client: httpx.Client, live_stack: LiveStack, arena_models
+):
     page = api_client.get("/").text
     created = api_client.post("/api/v1/battles", data={"prompt": "Describe the image."})
     battle = created.json()
@@ -117,14 +127,21 @@ def test_nothing_identifies_the_models_before_the_vote(api_client: httpx.Client,
     assert len(state.json()["turns"]) == 2
 
 
-def test_follow_up_goes_to_the_same_pair_until_the_turn_limit(api_client: httpx.Client, live_stack: LiveStack, arena_models, settings):
+def test_follow_up_goes_to_the_same_pair_until_the_turn_limit(
+    api_client: httpx.Client, live_stack: LiveStack, arena_models, settings
+):
     battle = api_client.post("/api/v1/battles", data={"prompt": "Hello?"}).json()
     _events_until_done(live_stack, battle["stream"])
     from arena.models import Battle
 
     pair = Battle.objects.values_list("model_a", "model_b").get(pk=battle["id"])
     for turn in (1, 2):
-        assert api_client.post(f"/api/v1/battles/{battle['id']}/turns", data={"prompt": f"more {turn}"}).status_code == 201
+        assert (
+            api_client.post(
+                f"/api/v1/battles/{battle['id']}/turns", data={"prompt": f"more {turn}"}
+            ).status_code
+            == 201
+        )
         _events_until_done(live_stack, battle["stream"], turn=turn)
     assert Battle.objects.values_list("model_a", "model_b").get(pk=battle["id"]) == pair
     over = api_client.post(f"/api/v1/battles/{battle['id']}/turns", data={"prompt": "one too many"})
@@ -132,7 +149,9 @@ def test_follow_up_goes_to_the_same_pair_until_the_turn_limit(api_client: httpx.
     assert "limit of 3 turns" in over.json()["detail"]
 
 
-def test_a_failing_side_is_reported_and_the_other_finishes(api_client: httpx.Client, live_stack: LiveStack, arena_models):
+def test_a_failing_side_is_reported_and_the_other_finishes(
+    api_client: httpx.Client, live_stack: LiveStack, arena_models
+):
     Model.objects.exclude(pk=arena_models[0].pk).update(status=Model.Status.PAUSED)
     Model.objects.create(
         slug=BROKEN_SLUG,
@@ -163,7 +182,9 @@ def test_a_failing_side_is_reported_and_the_other_finishes(api_client: httpx.Cli
     assert not [event for event in events if event["type"] == "error"]
 
 
-def test_bad_uploads_get_a_readable_4xx_and_start_nothing(api_client: httpx.Client, live_stack: LiveStack, arena_models):
+def test_bad_uploads_get_a_readable_4xx_and_start_nothing(
+    api_client: httpx.Client, live_stack: LiveStack, arena_models
+):
     from arena.models import Battle
 
     cases = [
@@ -183,6 +204,11 @@ def test_bad_uploads_get_a_readable_4xx_and_start_nothing(api_client: httpx.Clie
 def test_socket_for_unknown_battle_is_closed(live_stack: LiveStack):
     from websockets.exceptions import InvalidStatus
 
-    with pytest.raises((InvalidStatus, Exception)):
-        with connect(live_stack.ws_url + "/ws/battles/00000000-0000-0000-0000-000000000000/", origin=live_stack.base_url) as socket:
-            socket.recv(timeout=5)
+    with (
+        pytest.raises((InvalidStatus, Exception)),
+        connect(
+            live_stack.ws_url + "/ws/battles/00000000-0000-0000-0000-000000000000/",
+            origin=live_stack.base_url,
+        ) as socket,
+    ):
+        socket.recv(timeout=5)

@@ -1,4 +1,4 @@
-"""The tiny demo models: built offline, idempotently, and loadable through the stock transformers Auto classes."""
+"""The tiny demo models: built offline and idempotently, loadable through the stock Auto classes."""
 
 from __future__ import annotations
 
@@ -87,12 +87,15 @@ def test_each_model_loads_with_auto_classes_and_answers_32_tokens_quickly(
     model = AutoModelForImageTextToText.from_pretrained(path, dtype=torch.float32)
     image = Image.new("RGB", (120, 80), (0, 90, 200))
     conversation = [
-        {"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": "What is this?"}]}
+        {
+            "role": "user",
+            "content": [{"type": "image", "image": image}, {"type": "text", "text": "What is this?"}],
+        }
     ]
     inputs = processor.apply_chat_template(
         conversation, tokenize=True, return_dict=True, return_tensors="pt", add_generation_prompt=True
     )
-    model.generate(**inputs, max_new_tokens=2, do_sample=False)  # warm-up: first calls pay one-off costs
+    model.generate(**inputs, max_new_tokens=8, do_sample=False)  # warm-up: first calls pay one-off costs
 
     started = time.monotonic()
     output = model.generate(**inputs, max_new_tokens=32, do_sample=False)

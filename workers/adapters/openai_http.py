@@ -1,4 +1,4 @@
-"""A model behind an OpenAI-compatible `/chat/completions` endpoint (vLLM, TGI, llama.cpp, transformers serve, ...)."""
+"""A model behind an OpenAI-compatible `/chat/completions` endpoint (vLLM, TGI, llama.cpp, ...)."""
 
 from __future__ import annotations
 
@@ -35,9 +35,12 @@ def _shorten(text: str) -> str:
 
 
 def message_payload(*, message: Message) -> dict[str, Any]:
-    """One message as the chat completions API takes it; text-only content as a plain string, which every server accepts."""
+    """One message as the chat API takes it; text alone as a plain string, which every server accepts."""
     if not any(isinstance(part, ImagePart) for part in message.content):
-        return {"role": message.role, "content": "\n".join(getattr(part, "text", "") for part in message.content)}
+        return {
+            "role": message.role,
+            "content": "\n".join(getattr(part, "text", "") for part in message.content),
+        }
     content: list[dict[str, Any]] = []
     for part in message.content:
         if isinstance(part, ImagePart):
@@ -121,7 +124,7 @@ class OpenAIHttpAdapter(ModelAdapter):
         headers = {"Accept": "text/event-stream"}
         name = self.settings.api_key_env
         if name:
-            # Read at each call, never kept: rotating the key needs no restart and it stays out of memory dumps.
+            # Read at each call, never kept: a rotated key needs no restart, and none sits in memory dumps.
             key = os.environ.get(name, "")
             if not key:
                 raise AdapterError(f"The API key variable '{name}' is not set on this worker.")
@@ -149,7 +152,7 @@ class OpenAIHttpAdapter(ModelAdapter):
         return self._stream(request, stats=stats, cancel=cancel or threading.Event())
 
     def _response_open(self, request: httpx.Request, *, cancel: threading.Event) -> httpx.Response | None:
-        """The streaming response, retrying refused or timed-out connections; None when cancelled meanwhile."""
+        """The streaming response, retrying refused or timed-out connections; None if cancelled meanwhile."""
         attempts = self.settings.max_retries + 1
         wait = _RETRY_FIRST_WAIT_S
         for attempt in range(1, attempts + 1):
@@ -157,23 +160,26 @@ class OpenAIHttpAdapter(ModelAdapter):
                 return self._client.send(request, stream=True)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 if attempt == attempts:
+                    reason = _shorten(str(exc)) or type(exc).__name__
                     raise AdapterError(
                         f"Could not connect to the model server at {self.settings.base_url} "
-                        f"after {attempts} attempt{'s' if attempts > 1 else ''}: {_shorten(str(exc)) or type(exc).__name__}."
+                        f"after {attempts} attempt{'s' if attempts > 1 else ''}: {reason}."
                     ) from exc
             if cancel.wait(wait):
                 return None
             wait = min(wait * 2, _RETRY_MAX_WAIT_S)
         return None
 
-    def _stream(self, request: httpx.Request, *, stats: GenerationStats, cancel: threading.Event) -> Iterator[str]:
+    def _stream(
+        self, request: httpx.Request, *, stats: GenerationStats, cancel: threading.Event
+    ) -> Iterator[str]:
         if stats.started_at is None:
             stats.mark_started()
         try:
             response = self._response_open(request, cancel=cancel)
             if response is None:
                 return
-            with response:
+            try:
                 if response.status_code >= 400:
                     raise AdapterError(
                         f"The model server answered {response.status_code} "
@@ -181,8 +187,11 @@ class OpenAIHttpAdapter(ModelAdapter):
                     )
                 if "application/json" in response.headers.get("content-type", ""):
                     yield from self._whole_answer(response, stats=stats)
-                    return
-                yield from self._events_read(response, stats=stats, cancel=cancel)
+                else:
+                    yield from self._events_read(response, stats=stats, cancel=cancel)
+            finally:
+                # Closing the connection is what tells the server to stop generating.
+                response.close()
         except httpx.TimeoutException as exc:
             raise AdapterError(
                 f"The model server sent nothing for {self.settings.read_timeout:g} seconds."
@@ -197,7 +206,7 @@ class OpenAIHttpAdapter(ModelAdapter):
     ) -> Iterator[str]:
         for data in sse_data_iterate(lines=response.iter_lines()):
             if cancel.is_set():
-                return  # leaving the `with` closes the connection, which stops the server's generation
+                return
             if data.strip() == "[DONE]":
                 return
             try:
@@ -207,7 +216,9 @@ class OpenAIHttpAdapter(ModelAdapter):
             if not isinstance(event, dict):
                 raise AdapterError("The model server streamed an unexpected event.")
             if "error" in event:
-                raise AdapterError(f"The model server reported an error: {_shorten(_error_detail(event) or 'unknown')}")
+                raise AdapterError(
+                    f"The model server reported an error: {_shorten(_error_detail(event) or 'unknown')}"
+                )
             self._usage_read(event, stats=stats)
             for choice in event.get("choices") or []:
                 if not isinstance(choice, dict) or choice.get("index", 0) != 0:

@@ -47,7 +47,7 @@ def _adapter_build(settings: AdapterSettings) -> ModelAdapter:
 
 
 def adapter_config_validate(*, kind: str, config: object) -> list[str]:
-    """Every reason `config` cannot run a model of `kind`, as sentences for the submitter; empty when valid."""
+    """Every reason `config` cannot run a model of `kind`, as sentences for the submitter; [] if valid."""
     return settings_problems(kind=kind, config=config)
 
 
@@ -86,7 +86,7 @@ def adapter_get(
 
 
 def adapter_forget(*, key: str) -> bool:
-    """Drops the kept adapter for `key` (its memory is freed once no generation uses it); True if one was kept."""
+    """Drops the adapter kept for `key`, freed once no generation still uses it; True if there was one."""
     with _guard:
         return _entries.pop(key, None) is not None
 

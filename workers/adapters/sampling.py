@@ -40,6 +40,7 @@ class SeededSampler(LogitsProcessor):
             sorted_probs, order = probs.sort(dim=-1, descending=True)
             # Drop a token once the more likely ones already cover top_p; the first always stays.
             outside = sorted_probs.cumsum(dim=-1) - sorted_probs >= self.top_p
+            outside[..., 0] = False
             sorted_probs = sorted_probs.masked_fill(outside, 0.0)
             probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
         chosen = torch.multinomial(probs, num_samples=1, generator=self._generator_for(probs.device))

@@ -137,11 +137,15 @@ def _openai_read(reader: _ConfigReader) -> OpenAISettings | None:
     if base_url is not None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            reader.problems.append(f"'base_url' must be an http(s) URL such as http://host:8000/v1, not '{base_url}'.")
+            reader.problems.append(
+                f"'base_url' must be an http(s) URL such as http://host:8000/v1, not '{base_url}'."
+            )
     model = reader.text("model", required=True)
     api_key_env = reader.text("api_key_env", required=False)
     if api_key_env is not None and not _ENV_NAME_PATTERN.match(api_key_env):
-        reader.problems.append("'api_key_env' must be the name of an environment variable, not the key itself.")
+        reader.problems.append(
+            "'api_key_env' must be the name of an environment variable, not the key itself."
+        )
     extra_body = reader.mapping("extra_body")
     for key in sorted(_RESERVED_BODY_KEYS & set(extra_body)):
         reader.problems.append(f"'extra_body' may not set '{key}'.")

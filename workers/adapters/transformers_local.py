@@ -49,7 +49,7 @@ def dtype_resolve(*, configured: str | None, device: str) -> torch.dtype | str:
     if configured:
         resolved: torch.dtype = getattr(torch, configured)
         return resolved
-    # bfloat16 halves memory on GPUs at no practical quality cost; CPUs are slow or exact-less with it.
+    # bfloat16 halves memory on GPUs at no practical quality cost; most CPUs run it slowly.
     return torch.bfloat16 if device.startswith("cuda") else torch.float32
 
 
@@ -69,7 +69,9 @@ class _StopWhenSet(StoppingCriteria):
     def __init__(self, *events: threading.Event) -> None:
         self.events = events
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
+    def __call__(
+        self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any
+    ) -> torch.BoolTensor:
         stop = any(event.is_set() for event in self.events)
         return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]
 
@@ -153,7 +155,9 @@ class TransformersLocalAdapter(ModelAdapter):
         except AdapterError:
             raise
         except Exception as exc:
-            raise AdapterError(f"The conversation could not be prepared for this model: {_reason(exc)}") from exc
+            raise AdapterError(
+                f"The conversation could not be prepared for this model: {_reason(exc)}"
+            ) from exc
         # Only floating tensors (pixel values) take the model's dtype; token ids stay integers.
         return inputs.to(self.model.device, dtype=self.model.dtype)
 
@@ -171,7 +175,9 @@ class TransformersLocalAdapter(ModelAdapter):
         config.top_k = None
         processors = LogitsProcessorList()
         if params.temperature > 0:
-            processors.append(SeededSampler(temperature=params.temperature, top_p=params.top_p, seed=params.seed))
+            processors.append(
+                SeededSampler(temperature=params.temperature, top_p=params.top_p, seed=params.seed)
+            )
         return {
             **inputs,
             "generation_config": config,
@@ -220,7 +226,8 @@ class TransformersLocalAdapter(ModelAdapter):
                     stats.mark_chunk()
                     yield chunk
             if failure:
-                raise AdapterError(f"The model failed while generating: {_reason(failure[0])}") from failure[0]
+                error = failure[0]
+                raise AdapterError(f"The model failed while generating: {_reason(error)}") from error
         finally:
             abandoned.set()
             if started.is_set():

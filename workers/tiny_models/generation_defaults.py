@@ -1,4 +1,4 @@
-"""The generation settings saved with every tiny model, so random weights still give readable, non-empty answers."""
+"""Generation settings saved with each tiny model, so random weights give readable, non-empty answers."""
 
 from __future__ import annotations
 

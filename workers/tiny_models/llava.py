@@ -17,9 +17,10 @@ from transformers import (
 
 from workers.tiny_models.generation_defaults import generation_config_build
 from workers.tiny_models.recipes import PATCH_SIZE, TinyRecipe
-from workers.tiny_models.tokenizer_training import tokenizer_train
+from workers.tiny_models.tokenizer_training import token_id_get, tokenizer_train
 
-SPECIAL_TOKENS: Final = ("<pad>", "<s>", "</s>", "<image>")
+PAD, BOS, EOS, IMAGE = "<pad>", "<s>", "</s>", "<image>"
+SPECIAL_TOKENS: Final = (PAD, BOS, EOS, IMAGE)
 
 # LLaVA-1.5's plain "USER: ... ASSISTANT:" format; each image becomes one <image> line.
 CHAT_TEMPLATE: Final = (
@@ -41,9 +42,9 @@ def llava_model_save(*, recipe: TinyRecipe, target: Path) -> None:
         special_tokens=SPECIAL_TOKENS,
         vocab_size=recipe.vocab_size,
         seed=recipe.seed,
-        bos_token="<s>",
-        eos_token="</s>",
-        pad_token="<pad>",
+        bos_token=BOS,
+        eos_token=EOS,
+        pad_token=PAD,
         chat_template=CHAT_TEMPLATE,
     )
     patches_per_side = recipe.image_size // PATCH_SIZE
@@ -69,7 +70,7 @@ def llava_model_save(*, recipe: TinyRecipe, target: Path) -> None:
             eos_token_id=tokenizer.eos_token_id,
             pad_token_id=tokenizer.pad_token_id,
         ),
-        image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
+        image_token_index=token_id_get(tokenizer=tokenizer, token=IMAGE),
         image_seq_length=patches_per_side**2,
         vision_feature_select_strategy="default",  # drop CLIP's class token: one text position per patch
         vision_feature_layer=-1,

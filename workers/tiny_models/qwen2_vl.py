@@ -11,12 +11,13 @@ from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VL
 from workers.tiny_models.generation_defaults import generation_config_build
 from workers.tiny_models.qwen2_vl_processing import TinyQwen2VLProcessor
 from workers.tiny_models.recipes import PATCH_SIZE, TinyRecipe
-from workers.tiny_models.tokenizer_training import tokenizer_train
+from workers.tiny_models.tokenizer_training import token_id_get, tokenizer_train
 
+END_OF_TEXT, IM_END = "<|endoftext|>", "<|im_end|>"
 SPECIAL_TOKENS: Final = (
-    "<|endoftext|>",
+    END_OF_TEXT,
     "<|im_start|>",
-    "<|im_end|>",
+    IM_END,
     "<|vision_start|>",
     "<|vision_end|>",
     "<|image_pad|>",
@@ -50,11 +51,14 @@ def qwen2_vl_model_save(*, recipe: TinyRecipe, target: Path) -> None:
         special_tokens=SPECIAL_TOKENS,
         vocab_size=recipe.vocab_size,
         seed=recipe.seed,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
+        eos_token=IM_END,
+        pad_token=END_OF_TEXT,
         chat_template=CHAT_TEMPLATE,
     )
-    token_id = tokenizer.convert_tokens_to_ids
+
+    def token_id(token: str) -> int:
+        return token_id_get(tokenizer=tokenizer, token=token)
+
     config = Qwen2VLConfig(
         text_config={
             "vocab_size": len(tokenizer),

@@ -39,13 +39,22 @@ def tokenizer_train(
         bos_token=bos_token,
         eos_token=eos_token,
         pad_token=pad_token,
-        extra_special_tokens=[token for token in special_tokens if token not in (bos_token, eos_token, pad_token)],
+        extra_special_tokens=[
+            token for token in special_tokens if token not in (bos_token, eos_token, pad_token)
+        ],
         chat_template=chat_template,
     )
 
 
+def token_id_get(*, tokenizer: PreTrainedTokenizerFast, token: str) -> int:
+    found = tokenizer.convert_tokens_to_ids(token)
+    if not isinstance(found, int):
+        raise ValueError(f"{token!r} is not a single token")
+    return found
+
+
 def token_ids_unprintable(*, tokenizer: PreTrainedTokenizerFast, keep: Sequence[int]) -> list[int]:
-    """Ids that would show as special tokens, control characters or broken UTF-8; a random model is kept off them."""
+    """Ids that would show as special tokens, control characters or broken UTF-8: kept out of answers."""
     special = set(tokenizer.all_special_ids)
     unprintable = []
     for token_id in range(len(tokenizer)):

@@ -18,7 +18,9 @@ class Command(BaseCommand):
         parser.add_argument("slug")
         parser.add_argument("--name", required=True, help="Display name, shown after the vote.")
         parser.add_argument("--kind", required=True, choices=AdapterKind.values)
-        parser.add_argument("--config", required=True, help='Adapter config as JSON, e.g. \'{"path": "..."}\'.')
+        parser.add_argument(
+            "--config", required=True, help='Adapter config as JSON, e.g. \'{"path": "..."}\'.'
+        )
         parser.add_argument("--organization", default="")
         parser.add_argument("--license", default="")
         parser.add_argument("--modalities", default="text,image")
@@ -44,4 +46,6 @@ class Command(BaseCommand):
             )
         except InvalidInput as exc:
             raise CommandError(exc.message) from None
-        self.stdout.write(f"registered {model.slug}; its workers listen on queue {model_queue(slug=model.slug)}")
+        self.stdout.write(
+            f"registered {model.slug}; its workers listen on queue {model_queue(slug=model.slug)}"
+        )

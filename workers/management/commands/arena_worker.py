@@ -3,11 +3,23 @@ from __future__ import annotations
 import fnmatch
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from arena.models import Model
 from config.celery import app
 from workers.dispatch import DEFAULT_QUEUE, model_queue
+
+
+def _torch_threads_limit(threads: int) -> None:
+    if threads <= 0:
+        return
+    try:
+        import torch
+    except ImportError:  # a web-tier install hosts only endpoint models
+        return
+    if not torch.cuda.is_available():
+        torch.set_num_threads(threads)
 
 
 class Command(BaseCommand):
@@ -18,7 +30,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--models", default="*", help="Comma-separated slugs or glob patterns of the models to host (default: all)."
+            "--models",
+            default="*",
+            help="Comma-separated slugs or glob patterns of the models to host (default: all).",
         )
         parser.add_argument("--pool", default="threads", help="Celery pool (threads, prefork, solo).")
         parser.add_argument("--concurrency", type=int, default=4)
@@ -45,6 +59,7 @@ class Command(BaseCommand):
             "--without-gossip",
             "--without-mingle",
         ]
+        _torch_threads_limit(settings.WORKER_TORCH_THREADS)
         if options["hostname"]:
             argv.append(f"--hostname={options['hostname']}")
         app.worker_main(argv)

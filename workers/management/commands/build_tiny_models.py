@@ -14,7 +14,9 @@ class Command(BaseCommand):
     help = "Build tiny random-weight vision-language models (no downloads) and register them as arena models."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--dir", type=Path, default=None, help="Where to build (default ARENA_MODELS_DIR).")
+        parser.add_argument(
+            "--dir", type=Path, default=None, help="Where to build (default ARENA_MODELS_DIR)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         target = options["dir"] or Path(settings.ARENA_MODELS_DIR)
@@ -29,4 +31,6 @@ class Command(BaseCommand):
                 adapter_kind=spec.adapter_kind,
                 adapter_config=dict(spec.adapter_config),
             )
-            self.stdout.write(f"registered {spec.slug} ({spec.display_name}) from {spec.adapter_config['path']}")
+            self.stdout.write(
+                f"registered {spec.slug} ({spec.display_name}) from {spec.adapter_config['path']}"
+            )

@@ -1,0 +1,292 @@
+"""Benchmark: full leaderboard recompute from a 1M-battle JSON-lines file, against the usual approach.
+
+Run:  .venv/bin/python bench/ratings_bench.py [--battles 1000000] [--models 100] [--repeat 3]
+
+Generates a seeded battle file, then times, in this process:
+  ours      battles_read (vectorised JSON-lines scan) -> battles_aggregate -> bt_fit (Newton)
+            -> bootstrap_intervals (100 rounds, stacked Newton) -> ranks_compute
+  baseline  json.loads per line -> aggregated rows (np.unique) -> Generator.multinomial resamples of
+            the rows -> one scipy L-BFGS-B fit of the BT log-likelihood per round (weighted-mean loss,
+            analytic gradient, from 0, gtol 1e-6) -> percentiles -> ranks
+Read and compute times are reported separately, with the process CPU time (the machine may be
+shared). OpenBLAS's thread pool makes each small L-BFGS-B call much slower on a busy machine; run
+with OPENBLAS_NUM_THREADS=1 as well to see the baseline at its best.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from leaderboard.ratings.battle_file import battles_read
+from leaderboard.ratings.bootstrap import bootstrap_intervals, pairs_resample
+from leaderboard.ratings.bradley_terry import bt_fit, setup_build
+from leaderboard.ratings.intervals import percentiles_take, ranks_compute
+from leaderboard.ratings.online_elo import elo_replay
+from leaderboard.ratings.pair_counts import battles_aggregate
+from leaderboard.ratings.sandwich import sandwich_intervals
+
+WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
+ROUNDS = 100
+
+
+def battles_generate(*, path: Path, battles: int, models: int, seed: int) -> None:
+    """Seeded arena-format JSON lines: BT outcomes from normal strengths, ~20% ties."""
+    rng = np.random.default_rng(seed)
+    strength = rng.normal(0.0, 0.35, models)
+    names = [f"arena-model-{i:03d}" for i in range(models)]
+    a = rng.integers(0, models, battles)
+    b = (a + rng.integers(1, models, battles)) % models
+    p_a = 1.0 / (1.0 + 10.0 ** (strength[b] - strength[a]))
+    tie = rng.random(battles) < 0.2
+    outcome = np.where(tie, rng.integers(2, 4, battles), np.where(rng.random(battles) < p_a, 0, 1))
+    stamps = 1.7e9 + np.cumsum(rng.exponential(2.0, battles))
+    anony = rng.random(battles) < 0.8
+    with path.open("w") as out:
+        for i in range(0, battles, 100_000):
+            out.write(
+                "".join(
+                    f'{{"model_a": "{names[a[j]]}", "model_b": "{names[b[j]]}", '
+                    f'"winner": "{WINNERS[outcome[j]]}", "tstamp": {stamps[j]:.4f}, '
+                    f'"anony": {"true" if anony[j] else "false"}}}\n'
+                    for j in range(i, min(i + 100_000, battles))
+                )
+            )
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - start
+
+
+def ours_run(path: Path) -> dict[str, Any]:
+    cpu_start = time.process_time()
+    battles, read = _timed(lambda: battles_read(path=path))
+    counts, aggregate = _timed(lambda: battles_aggregate(battles=battles))
+    fit, fit_time = _timed(lambda: bt_fit(counts=counts))
+    bounds, bootstrap = _timed(lambda: bootstrap_intervals(counts=counts, fit=fit, rounds=ROUNDS, seed=0))
+    ranks, rank_time = _timed(
+        lambda: ranks_compute(lower=bounds.lower, upper=bounds.upper, components=fit.components)
+    )
+    cpu = time.process_time() - cpu_start
+    _, sandwich = _timed(lambda: sandwich_intervals(counts=counts, fit=fit))
+    _, elo = _timed(
+        lambda: elo_replay(
+            n_models=len(battles.models),
+            model_a=battles.model_a,
+            model_b=battles.model_b,
+            outcome=battles.outcome,
+            tstamp=battles.tstamp,
+        )
+    )
+    compute = aggregate + fit_time + bootstrap + rank_time
+    return {
+        "read_s": read,
+        "aggregate_s": aggregate,
+        "fit_s": fit_time,
+        "fit_newton_iterations": fit.iterations,
+        "bootstrap_100_s": bootstrap,
+        "ranks_s": rank_time,
+        "compute_s": compute,
+        "total_s": read + compute,
+        "cpu_s": cpu,
+        "extra_sandwich_s": sandwich,
+        "extra_online_elo_replay_s": elo,
+        "models": battles.models,
+        "battles": (battles.model_a, battles.model_b, battles.outcome),
+        "ratings": np.asarray(fit.ratings),
+        "lower": np.asarray(bounds.lower),
+        "upper": np.asarray(bounds.upper),
+        "rank": np.asarray(ranks.rank),
+    }
+
+
+def _baseline_read(path: Path) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    models = sorted({row["model_a"] for row in rows} | {row["model_b"] for row in rows})
+    index = {name: i for i, name in enumerate(models)}
+    code = {label: i for i, label in enumerate(WINNERS)}
+    a = np.array([index[row["model_a"]] for row in rows])
+    b = np.array([index[row["model_b"]] for row in rows])
+    outcome = np.array([code[row["winner"]] for row in rows])
+    return models, a, b, outcome
+
+
+def _baseline_fit(
+    first: np.ndarray, second: np.ndarray, score: np.ndarray, total: np.ndarray, m: int, gtol: float = 1e-6
+) -> np.ndarray:
+    """The usual fit: BT log-likelihood over aggregated rows as a weighted mean (weights = share of
+    battles), analytic gradient, scipy L-BFGS-B from zero with gradient tolerance 1e-6."""
+    ln10 = math.log(10.0)
+    share = total.sum()
+    score, total = score / share, total / share
+
+    def nll(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = ln10 * (w[first] - w[second])
+        residual = total / (1.0 + np.exp(-z)) - score
+        grad = ln10 * (np.bincount(first, residual, m) - np.bincount(second, residual, m))
+        return float((total * np.logaddexp(0.0, z) - score * z).sum()), grad
+
+    # The usual settings stop on scipy's default relative-reduction test (ftol); the reference fit
+    # (small gtol) switches that test off so that only the gradient decides.
+    options = (
+        {"gtol": gtol, "maxiter": 100} if gtol >= 1e-6 else {"gtol": gtol, "ftol": 1e-16, "maxiter": 10_000}
+    )
+    w = minimize(nll, np.zeros(m), jac=True, method="L-BFGS-B", options=options).x
+    return 1000.0 + 400.0 * (w - w.mean())
+
+
+def baseline_run(path: Path) -> dict[str, Any]:
+    cpu_start = time.process_time()
+    (models, a, b, outcome), read = _timed(lambda: _baseline_read(path))
+    start = time.perf_counter()
+    m = len(models)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    first_wins = np.where(a < b, outcome == 0, outcome == 1)
+    second_wins = np.where(a < b, outcome == 1, outcome == 0)
+    keys, row = np.unique(lo * m + hi, return_inverse=True)
+    wins_first = np.bincount(row, first_wins, len(keys))
+    wins_second = np.bincount(row, second_wins, len(keys))
+    ties = np.bincount(row, outcome >= 2, len(keys))
+    first, second = keys // m, keys % m
+    aggregate = time.perf_counter() - start
+    ratings, fit_time = _timed(
+        lambda: _baseline_fit(first, second, wins_first + ties / 2, wins_first + wins_second + ties, m)
+    )
+    start = time.perf_counter()
+    cells = np.concatenate([wins_first, wins_second, ties])
+    draws = np.random.default_rng(0).multinomial(int(cells.sum()), cells / cells.sum(), size=ROUNDS)
+    k = len(keys)
+    samples = np.array(
+        [
+            _baseline_fit(first, second, d[:k] + d[2 * k :] / 2, d[:k] + d[k : 2 * k] + d[2 * k :], m)
+            for d in draws.astype(float)
+        ]
+    )
+    lower, upper = percentiles_take(samples=samples, level=0.95)
+    bootstrap = time.perf_counter() - start
+    one_component = np.zeros(m, np.int64)
+    ranks, rank_time = _timed(lambda: ranks_compute(lower=lower, upper=upper, components=one_component))
+    compute = aggregate + fit_time + bootstrap + rank_time
+    return {
+        "read_s": read,
+        "aggregate_s": aggregate,
+        "fit_s": fit_time,
+        "bootstrap_100_s": bootstrap,
+        "ranks_s": rank_time,
+        "compute_s": compute,
+        "total_s": read + compute,
+        "cpu_s": time.process_time() - cpu_start,
+        "models": models,
+        "battles": (a, b, outcome),
+        "ratings": ratings,
+        "lower": lower,
+        "upper": upper,
+        "rank": np.asarray(ranks.rank),
+    }
+
+
+def accuracy_check(path: Path, rounds: int = 10) -> dict[str, float]:
+    """On the same resamples: max |rating - reference| for our bootstrap rounds and for the baseline's
+    fit, the reference being L-BFGS-B run to a 1e-11 gradient tolerance."""
+    counts = battles_aggregate(battles=battles_read(path=path))
+    fit = bt_fit(counts=counts)
+    ours = bootstrap_intervals(counts=counts, fit=fit, rounds=rounds, seed=0).samples
+    assert ours is not None
+    setup = setup_build(counts=counts, penalty=0.0, anchor=None, compat=False)
+    wins_first, wins_second, ties = pairs_resample(setup=setup, rounds=rounds, seed=0)
+    first, second, m = setup.table.first, setup.table.second, len(counts.models)
+    ours_error = baseline_error = 0.0
+    for row in range(rounds):
+        score, total = wins_first[row] + ties[row] / 2, wins_first[row] + wins_second[row] + ties[row]
+        reference = _baseline_fit(first, second, score, total, m, gtol=1e-11)
+        ours_error = max(ours_error, float(np.abs(ours[row] - reference).max()))
+        baseline = _baseline_fit(first, second, score, total, m)
+        baseline_error = max(baseline_error, float(np.abs(baseline - reference).max()))
+    return {"ours_max_error_points": ours_error, "baseline_max_error_points": baseline_error}
+
+
+def _scalars(run: dict[str, Any]) -> dict[str, float]:
+    return {key: round(float(value), 3) for key, value in run.items() if isinstance(value, (int, float))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--battles", type=int, default=1_000_000)
+    parser.add_argument("--models", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3, help="timed repetitions of our pipeline")
+    parser.add_argument("--path", type=Path, default=Path("/tmp/arena-ratings-bench/battles.jsonl"))
+    parser.add_argument("--skip-baseline", action="store_true")
+    args = parser.parse_args()
+
+    args.path.parent.mkdir(parents=True, exist_ok=True)
+    _, generate = _timed(
+        lambda: battles_generate(path=args.path, battles=args.battles, models=args.models, seed=args.seed)
+    )
+    machine = platform.processor() or platform.machine()
+    print(f"machine: {machine}, {os.cpu_count()} cores, load average before: {os.getloadavg()}")
+    size_mb = args.path.stat().st_size / 1e6
+    print(f"generated {args.battles:,} battles, {args.models} models ({size_mb:.0f} MB) in {generate:.1f} s")
+
+    # Alternate the two so both see the same machine load (the machine may be shared).
+    ours: list[dict[str, Any]] = []
+    baselines: list[dict[str, Any]] = []
+    for i in range(args.repeat):
+        ours.append(ours_run(args.path))
+        print(f"ours #{i + 1}: {json.dumps(_scalars(ours[-1]))}")
+        if not args.skip_baseline:
+            baselines.append(baseline_run(args.path))
+            print(f"baseline #{i + 1}: {json.dumps(_scalars(baselines[-1]))}")
+    keys = ("read_s", "compute_s", "total_s", "cpu_s")
+    summary = {key: statistics.median(run[key] for run in ours) for key in keys}
+    print(f"ours median: {json.dumps({k: round(v, 3) for k, v in summary.items()})}")
+    if not baselines:
+        return
+    base = {key: statistics.median(run[key] for run in baselines) for key in keys}
+    print(f"baseline median: {json.dumps({k: round(v, 3) for k, v in base.items()})}")
+    last, baseline = ours[-1], baselines[-1]
+    a, b, outcome = baseline["battles"]
+    same_read = (
+        tuple(baseline["models"]) == tuple(last["models"])
+        and np.array_equal(a, last["battles"][0])
+        and np.array_equal(b, last["battles"][1])
+        and np.array_equal(outcome, last["battles"][2])
+    )
+    print(f"read agreement: vectorised read == json.loads per line: {same_read}")
+    ci_gap = max(
+        np.abs(last["lower"] - baseline["lower"]).max(), np.abs(last["upper"] - baseline["upper"]).max()
+    )
+    print(
+        f"point fit: max |ours - baseline| {np.abs(last['ratings'] - baseline['ratings']).max():.1e} points; "
+        f"intervals (different random resamples): max |diff| {ci_gap:.1e} points, "
+        f"same ranks: {bool((last['rank'] == baseline['rank']).all())}"
+    )
+    print(f"accuracy on the same resamples: {json.dumps(accuracy_check(args.path))}")
+    ratios = {key: base[key] / summary[key] for key in keys}
+    print(
+        "speed-up (median baseline / median ours): "
+        + ", ".join(f"{k[:-2]} {v:.1f}x" for k, v in ratios.items())
+    )
+    print(f"load average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
