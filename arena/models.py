@@ -6,6 +6,7 @@ import uuid
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.utils import timezone
 
 
 class Modality(models.TextChoices):
@@ -170,14 +171,26 @@ class Winner(models.TextChoices):
 
 
 class Vote(models.Model):
+    class Source(models.TextChoices):
+        ARENA = "arena", "Voted here"
+        IMPORT = "import", "Imported history"
+
     battle = models.OneToOneField(Battle, on_delete=models.CASCADE, related_name="vote")
     winner = models.CharField(max_length=16, choices=Winner.choices)
     voter_id = models.CharField(max_length=64, db_index=True)
     ip_hash = models.CharField(max_length=64, blank=True)
     # Moderation (a later issue) marks votes invalid instead of deleting them.
     is_valid = models.BooleanField(default=True)
-    # Historical votes imported from other arenas carry their own time and no battle pages.
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Historical votes imported from other arenas carry their own time and no battle pages,
+    # so the time is a default (set by the import), not auto_now_add (which would overwrite it).
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    # Prompt categories (leaderboard.ratings.categories_label), labelled when the vote is cast.
+    categories = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    # Votes here are always blind; imported ones say whether their voter saw the names.
+    anony = models.BooleanField(default=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.ARENA)
+    # Imports only: identifies the imported battle so that importing a file again adds nothing twice.
+    import_key = models.CharField(max_length=80, unique=True, null=True, blank=True)  # noqa: DJ001
 
     def __str__(self) -> str:
         return f"{self.battle_id}: {self.winner}"

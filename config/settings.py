@@ -160,6 +160,15 @@ WORKER_DTYPE = os.environ.get("WORKER_DTYPE") or None
 # a small machine run far faster with one thread each than fighting over all cores.
 WORKER_TORCH_THREADS = _env_int("WORKER_TORCH_THREADS", 1)
 
+# The arena leaderboard (README "Leaderboards and ratings"): a snapshot is recomputed once this many
+# new counted votes arrived, or once the last one is this old and any vote arrived since.
+LEADERBOARD_SNAPSHOT_MIN_VOTES = _env_int("LEADERBOARD_SNAPSHOT_MIN_VOTES", 20)
+LEADERBOARD_SNAPSHOT_MAX_AGE_S = _env_float("LEADERBOARD_SNAPSHOT_MAX_AGE_S", 300)
+LEADERBOARD_SNAPSHOT_CHECK_S = _env_float("LEADERBOARD_SNAPSHOT_CHECK_S", 10)
+LEADERBOARD_BOOTSTRAP_ROUNDS = _env_int("LEADERBOARD_BOOTSTRAP_ROUNDS", 100)
+LEADERBOARD_ANONY_ONLY = _env_bool("LEADERBOARD_ANONY_ONLY", True)
+LEADERBOARD_SNAPSHOT_KEEP_MATRICES = _env_int("LEADERBOARD_SNAPSHOT_KEEP_MATRICES", 50)
+
 CELERY_BROKER_URL = _redis_db(SERVICES.redis_url, REDIS_DB_OFFSET)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -175,6 +184,12 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "responses-expire-stale": {"task": "workers.responses_expire_stale", "schedule": 60.0},
+    # A check that finds nothing due is two cheap queries; an expired one is dropped, not queued up.
+    "leaderboard-snapshot-check": {
+        "task": "leaderboard.snapshot_check",
+        "schedule": LEADERBOARD_SNAPSHOT_CHECK_S,
+        "options": {"expires": LEADERBOARD_SNAPSHOT_CHECK_S},
+    },
 }
 
 LOGGING = {

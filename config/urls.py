@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import path
+from django.views.generic.base import RedirectView
 
 from arena.views import battle_page
 from config.api import api
@@ -18,4 +20,5 @@ urlpatterns = [
     path("leaderboard/general-level/<str:key>/", general_level_model_page, name="general-level-model"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("favicon.ico", RedirectView.as_view(url=static("arena/favicon.svg"), permanent=True)),
 ]

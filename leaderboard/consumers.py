@@ -7,10 +7,9 @@ Generic on purpose: any leaderboard (the arena's Elo, the General-Level) publish
 from __future__ import annotations
 
 import logging
-from typing import Any, Final
+from typing import Final
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
-
+from config.consumers import STREAM_EVENT, GroupStreamConsumer
 from workers.streaming import group_send
 
 logger = logging.getLogger(__name__)
@@ -31,34 +30,14 @@ def board_updated_publish(*, board: str, version: str) -> None:
     data is already committed and the next page load shows it anyway.
     """
     assert board in BOARDS, f"unknown board {board!r}"
-    message = {"type": "board.event", "event": "updated", "board": board, "version": version}
+    message = {"type": STREAM_EVENT, "event": "updated", "board": board, "version": version}
     try:
         group_send(group=board_group(board=board), message=message).result(timeout=_PUBLISH_TIMEOUT_S)
     except Exception:
         logger.warning("could not publish the %s board update", board, exc_info=True)
 
 
-class BoardConsumer(AsyncJsonWebsocketConsumer):
-    group: str | None = None
-
-    async def connect(self) -> None:
+class BoardConsumer(GroupStreamConsumer):
+    async def group_name(self) -> str | None:
         board = self.scope["url_route"]["kwargs"]["board"]
-        if board not in BOARDS:
-            await self.close(code=4404)
-            return
-        self.group = board_group(board=board)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
-
-    async def disconnect(self, code: int) -> None:
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        # One-way like the battle stream; a ping keeps proxies from closing an idle socket.
-        if isinstance(content, dict) and content.get("type") == "ping":
-            await self.send_json({"type": "pong"})
-
-    async def board_event(self, event: dict[str, Any]) -> None:
-        message = {key: value for key, value in event.items() if key not in ("type", "event")}
-        await self.send_json({"type": event["event"], **message})
+        return board_group(board=board) if board in BOARDS else None

@@ -1,8 +1,9 @@
-"""Leaderboard data: the live online Elo (snapshots come with the ratings issue)."""
+"""Leaderboard data: the live online Elo, rating snapshots of the arena, General-Level tasks and scores."""
 
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 from arena.models import Model
 from leaderboard.ratings.online_elo import ELO_START
@@ -103,3 +104,31 @@ class TaskScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_name} on {self.task_id}: {self.score}"
+
+
+class RatingSnapshot(models.Model):
+    """The arena's Bradley–Terry leaderboard at one moment, for every prompt category.
+
+    `results` maps a category ("overall", "image", "ocr", …) to `LeaderboardResult.to_dict()` over
+    that category's counted votes: rows (rating, interval, ranks, online Elo, battles, win rate),
+    matrices and the settings used. Rows name models by slug; `model_info` keeps each model's
+    public metadata as it was, so an exported snapshot reads the same later. Older snapshots lose
+    their matrices (`matrices_pruned`) and keep their rows, which is all the rating history needs.
+    """
+
+    version = models.PositiveIntegerField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    vote_count = models.PositiveIntegerField(help_text="Counted votes (valid, and anonymous if so set).")
+    last_vote_id = models.BigIntegerField(default=0, help_text="The highest vote id counted.")
+    last_vote_at = models.DateTimeField(null=True, blank=True)
+    results = models.JSONField(default=dict)
+    model_info = models.JSONField(default=dict)
+    settings = models.JSONField(default=dict)
+    compute_seconds = models.FloatField(default=0.0)
+    matrices_pruned = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"snapshot {self.version} ({self.vote_count} votes)"

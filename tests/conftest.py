@@ -20,7 +20,6 @@ from django.db import connection
 
 from workers.tiny_models import TinyModelSpec, tiny_models_build
 
-
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN_SLUG = "broken-endpoint"
 
@@ -163,20 +162,9 @@ def live_stack(
 @pytest.fixture
 def arena_models(tiny_models_dir: TinyModels, db: None) -> list[object]:
     """The tiny models registered as active arena models (the database is emptied after each test)."""
-    from arena.services import model_register
+    from workers.demo_models import demo_models_register
 
-    return [
-        model_register(
-            slug=spec.slug,
-            display_name=spec.display_name,
-            organization=spec.organization,
-            license=spec.license,
-            modalities=list(spec.modalities),
-            adapter_kind=spec.adapter_kind,
-            adapter_config=dict(spec.adapter_config),
-        )
-        for spec in tiny_models_dir.specs
-    ]
+    return list(demo_models_register(specs=tiny_models_dir.specs))
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from arena.media import media_asset_read
 from arena.models import Battle, Model, Response, Turn, TurnAttachment
+from config.consumers import STREAM_EVENT
 from workers.adapters import adapter_get
 from workers.adapters.base import (
     AdapterError,
@@ -156,7 +157,7 @@ def _battle_state_announce(*, battle: Battle) -> None:
     if state != "generating":
         group_send(
             group=battle_group(battle_id=battle.id),
-            message={"type": "battle.event", "event": "state", "state": state},
+            message={"type": STREAM_EVENT, "event": "state", "state": state},
         ).result(timeout=10)
 
 
@@ -181,7 +182,7 @@ def responses_expire_stale() -> int:
         group_send(
             group=battle_group(battle_id=response.turn.battle_id),
             message={
-                "type": "battle.event",
+                "type": STREAM_EVENT,
                 "event": "error",
                 "side": response.side,
                 "turn": response.turn.index,

@@ -10,6 +10,8 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
+from config.consumers import STREAM_EVENT
+
 
 def battle_group(*, battle_id: object) -> str:
     return f"battle.{battle_id}"
@@ -64,7 +66,7 @@ class ChunkStream:
         self._pending: list[Future[None]] = []
 
     def _send(self, payload: dict[str, Any]) -> None:
-        payload = {"type": "battle.event", "side": self.side, "turn": self.turn, **payload}
+        payload = {"type": STREAM_EVENT, "side": self.side, "turn": self.turn, **payload}
         self._pending = [future for future in self._pending if not future.done()]
         self._pending.append(group_send(group=self.group, message=payload))
 

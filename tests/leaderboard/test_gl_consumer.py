@@ -52,7 +52,7 @@ def test_update_events_are_forwarded_to_the_page():
         layer = get_channel_layer()
         await layer.group_send(
             board_group(board="general-level"),
-            {"type": "board.event", "event": "updated", "board": "general-level", "version": "v2"},
+            {"type": "stream.event", "event": "updated", "board": "general-level", "version": "v2"},
         )
         message = await socket.receive_json_from(timeout=5)
         await socket.send_json_to({"type": "ping"})

@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from arena.services import model_register
+from workers.demo_models import demo_models_register
 from workers.tiny_models import tiny_models_build
 
 
@@ -21,16 +21,5 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         target = options["dir"] or Path(settings.ARENA_MODELS_DIR)
         target.mkdir(parents=True, exist_ok=True)
-        for spec in tiny_models_build(target_dir=target):
-            model_register(
-                slug=spec.slug,
-                display_name=spec.display_name,
-                organization=spec.organization,
-                license=spec.license,
-                modalities=list(spec.modalities),
-                adapter_kind=spec.adapter_kind,
-                adapter_config=dict(spec.adapter_config),
-            )
-            self.stdout.write(
-                f"registered {spec.slug} ({spec.display_name}) from {spec.adapter_config['path']}"
-            )
+        for model in demo_models_register(specs=tiny_models_build(target_dir=target)):
+            self.stdout.write(f"registered {model.slug} ({model.display_name})")

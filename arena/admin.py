@@ -1,0 +1,44 @@
+from django.contrib import admin
+
+from arena.models import Battle, MediaAsset, Model, Response, Turn, Vote
+
+
+@admin.register(Model)
+class ModelAdmin(admin.ModelAdmin):
+    list_display = ["slug", "display_name", "organization", "adapter_kind", "status", "sampling_weight"]
+    list_filter = ["status", "adapter_kind"]
+    search_fields = ["slug", "display_name", "organization"]
+
+
+class TurnInline(admin.TabularInline):
+    model = Turn
+    extra = 0
+    fields = ["index", "prompt"]
+    readonly_fields = fields
+
+
+@admin.register(Battle)
+class BattleAdmin(admin.ModelAdmin):
+    list_display = ["id", "model_a", "model_b", "created_at"]
+    list_select_related = ["model_a", "model_b"]
+    readonly_fields = ["id", "model_a", "model_b", "creator_id", "ip_hash", "retry_of", "created_at"]
+    inlines = [TurnInline]
+
+
+@admin.register(Response)
+class ResponseAdmin(admin.ModelAdmin):
+    list_display = ["turn", "side", "status", "completion_tokens", "finished_at"]
+    list_filter = ["status"]
+    readonly_fields = [field.name for field in Response._meta.fields]
+
+
+@admin.register(Vote)
+class VoteAdmin(admin.ModelAdmin):
+    list_display = ["battle", "winner", "is_valid", "created_at"]
+    list_filter = ["winner", "is_valid"]
+    readonly_fields = ["battle", "winner", "voter_id", "ip_hash", "created_at"]
+
+
+@admin.register(MediaAsset)
+class MediaAssetAdmin(admin.ModelAdmin):
+    list_display = ["sha256", "kind", "mime_type", "width", "height", "size_bytes"]
