@@ -13,8 +13,8 @@ class ModelAdmin(admin.ModelAdmin):
 class TurnInline(admin.TabularInline):
     model = Turn
     extra = 0
-    fields = ["index", "prompt"]
-    readonly_fields = fields
+    fields = ("index", "prompt")
+    readonly_fields = ("index", "prompt")
 
 
 @admin.register(Battle)

@@ -119,13 +119,15 @@ def battle_create(
     return Status(201, _battle_created(battle))
 
 
-@router.get("/battles/{battle_id}", response={200: dict[str, Any], 404: ErrorOut}, summary="A battle's state")
+@router.get(
+    "/battles/{uuid:battle_id}", response={200: dict[str, Any], 404: ErrorOut}, summary="A battle's state"
+)
 def battle_detail(request: HttpRequest, battle_id: uuid.UUID) -> dict[str, Any]:
     return selectors.battle_payload(battle=selectors.battle_get(battle_id=battle_id))
 
 
 @router.post(
-    "/battles/{battle_id}/turns",
+    "/battles/{uuid:battle_id}/turns",
     response={201: dict[str, Any], 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut},
     summary="Ask the same pair a follow-up question",
 )
@@ -146,7 +148,7 @@ def battle_turn_create(
 
 
 @router.post(
-    "/battles/{battle_id}/vote",
+    "/battles/{uuid:battle_id}/vote",
     response={200: VoteOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Vote, then learn which models answered",
 )
@@ -167,7 +169,7 @@ def battle_vote(request: HttpRequest, battle_id: uuid.UUID, payload: VoteIn) -> 
 
 
 @router.post(
-    "/battles/{battle_id}/retry",
+    "/battles/{uuid:battle_id}/retry",
     response={201: BattleCreatedOut, 403: ErrorOut, 404: ErrorOut, 503: ErrorOut},
     summary="Put the same prompt to a new pair",
 )

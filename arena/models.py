@@ -190,7 +190,7 @@ class Vote(models.Model):
     anony = models.BooleanField(default=True)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.ARENA)
     # Imports only: identifies the imported battle so that importing a file again adds nothing twice.
-    import_key = models.CharField(max_length=80, unique=True, null=True, blank=True)  # noqa: DJ001
+    import_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.battle_id}: {self.winner}"

@@ -13,6 +13,7 @@ from arena.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from arena.models import Battle, MediaAsset, Model, Response, Side, Turn, TurnAttachment, Vote, Winner
 from arena.pairing import pair_draw
 from leaderboard.services import RatingChange, online_rating_apply
+from leaderboard.snapshot_services import arena_board_publish_on_commit, battle_categories_label
 from workers.dispatch import responses_enqueue
 
 
@@ -111,7 +112,11 @@ class VoteResult:
 
 
 def vote_cast(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str, winner: str) -> VoteResult:
-    """Record the one vote of a battle and move both models' online Elo in the same transaction."""
+    """Record the one vote of a battle and move both models' online Elo in the same transaction.
+
+    The vote keeps the categories of the battle's prompts (for the per-category leaderboards), and
+    open arena board pages hear of the new online Elo once the vote is committed.
+    """
     if winner not in Winner.values:
         choices = ", ".join(f'"{value}"' for value in Winner.values)
         raise InvalidInput(f"The winner must be one of {choices}.")
@@ -120,10 +125,17 @@ def vote_cast(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str, winner
         if Vote.objects.filter(battle=battle).exists():
             raise Conflict("This battle already has a vote.")
         _latest_responses_check(battle=battle, action="vote")
-        vote = Vote.objects.create(battle=battle, winner=winner, voter_id=voter_id, ip_hash=ip_hash)
+        vote = Vote.objects.create(
+            battle=battle,
+            winner=winner,
+            voter_id=voter_id,
+            ip_hash=ip_hash,
+            categories=battle_categories_label(battle=battle),
+        )
         change_a, change_b = online_rating_apply(
             model_a=battle.model_a, model_b=battle.model_b, winner=winner
         )
+        arena_board_publish_on_commit()
     return VoteResult(battle=battle, vote=vote, change_a=change_a, change_b=change_b)
 
 

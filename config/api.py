@@ -9,6 +9,7 @@ from ninja.errors import HttpError, ValidationError
 from arena.api import router as arena_router
 from arena.errors import ArenaError
 from leaderboard.api import router as leaderboard_router
+from leaderboard.board_api import router as ratings_router
 
 api = NinjaAPI(
     title="Arena Hub API",
@@ -17,6 +18,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
 )
 api.add_router("", arena_router)
+api.add_router("", ratings_router)
 api.add_router("", leaderboard_router)
 
 

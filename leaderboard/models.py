@@ -107,7 +107,7 @@ class TaskScore(models.Model):
 
 
 class RatingSnapshot(models.Model):
-    """The arena's Bradley–Terry leaderboard at one moment, for every prompt category.
+    """The arena's Bradley-Terry leaderboard at one moment, for every prompt category.
 
     `results` maps a category ("overall", "image", "ocr", …) to `LeaderboardResult.to_dict()` over
     that category's counted votes: rows (rating, interval, ranks, online Elo, battles, win rate),
@@ -122,6 +122,8 @@ class RatingSnapshot(models.Model):
     last_vote_id = models.BigIntegerField(default=0, help_text="The highest vote id counted.")
     last_vote_at = models.DateTimeField(null=True, blank=True)
     results = models.JSONField(default=dict)
+    # Votes per category, small enough to list tabs and history without reading `results`.
+    category_votes = models.JSONField(default=dict)
     model_info = models.JSONField(default=dict)
     settings = models.JSONField(default=dict)
     compute_seconds = models.FloatField(default=0.0)

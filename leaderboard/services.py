@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
 from arena.models import Model
 from leaderboard.models import OnlineRating
-from leaderboard.ratings.online_elo import elo_step
+from leaderboard.ratings.battle_set import OUTCOME_OF_WINNER
+from leaderboard.ratings.online_elo import elo_replay, elo_step
 
 
 @dataclass(frozen=True)
@@ -31,5 +36,52 @@ def online_rating_apply(*, model_a: Model, model_b: Model, winner: str) -> tuple
     row_a.rating, row_b.rating = elo_step(rating_a=before_a, rating_b=before_b, winner=winner)
     row_a.battles += 1
     row_b.battles += 1
+    # bulk_update writes attributes as they are (auto_now is not applied), so set the time here.
+    row_a.updated_at = row_b.updated_at = timezone.now()
     OnlineRating.objects.bulk_update([row_a, row_b], ["rating", "battles", "updated_at"])
     return RatingChange(before_a, row_a.rating), RatingChange(before_b, row_b.rating)
+
+
+def online_ratings_replay() -> int:
+    """Set every model's online Elo to a replay of the counted votes in vote-time order.
+
+    For imports: historical votes land before the live ones, so the live ratings are replayed
+    rather than stepped. Holds every OnlineRating row while it runs, so a vote cast meanwhile
+    waits and then steps from the replayed value. Returns the number of votes replayed.
+    """
+    with transaction.atomic():
+        return _online_ratings_replay()
+
+
+def _online_ratings_replay() -> int:
+    from leaderboard.snapshot_selectors import votes_counted
+
+    model_ids = list(Model.objects.values_list("pk", flat=True))
+    OnlineRating.objects.bulk_create(
+        [OnlineRating(model_id=pk) for pk in model_ids], ignore_conflicts=True, batch_size=1000
+    )
+    rows = {row.model_id: row for row in OnlineRating.objects.select_for_update().order_by("model_id")}
+    votes = (
+        votes_counted()
+        .order_by("created_at", "id")
+        .values_list("battle__model_a_id", "battle__model_b_id", "winner")
+    )
+    index = {pk: i for i, pk in enumerate(rows)}
+    model_a: list[int] = []
+    model_b: list[int] = []
+    outcome: list[int] = []
+    for a_id, b_id, winner in votes.iterator(chunk_size=10_000):
+        model_a.append(index[a_id])
+        model_b.append(index[b_id])
+        outcome.append(OUTCOME_OF_WINNER[winner])
+    ratings = elo_replay(n_models=len(index), model_a=model_a, model_b=model_b, outcome=outcome)
+    played = np.bincount(np.array(model_a + model_b, np.int64), minlength=len(index))
+    now = timezone.now()
+    changed = []
+    for pk, i in index.items():
+        row, rating, battles = rows[pk], float(ratings[i]), int(played[i])
+        if (row.rating, row.battles) != (rating, battles):
+            row.rating, row.battles, row.updated_at = rating, battles, now
+            changed.append(row)
+    OnlineRating.objects.bulk_update(changed, ["rating", "battles", "updated_at"], batch_size=1000)
+    return len(outcome)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from concurrent.futures import Future
@@ -44,11 +45,23 @@ class _LoopThread:
 _loop_thread = _LoopThread()
 
 
-def group_send(*, group: str, message: dict[str, Any]) -> Future[None]:
-    """Send to a Channels group from any thread without starting a loop per message."""
+async def _group_send_after(*, group: str, message: dict[str, Any], after: Future[None] | None) -> None:
+    if after is not None:
+        with contextlib.suppress(Exception):  # the earlier message's failure is reported by its own future
+            await asyncio.wrap_future(after)
     layer = get_channel_layer()
     assert layer is not None, "CHANNEL_LAYERS is not configured"
-    return asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _loop_thread.loop())
+    await layer.group_send(group, message)
+
+
+def group_send(*, group: str, message: dict[str, Any], after: Future[None] | None = None) -> Future[None]:
+    """Send to a Channels group from any thread without starting a loop per message.
+
+    Sends run concurrently on the loop, so one that must arrive after another names it in `after`.
+    """
+    return asyncio.run_coroutine_threadsafe(
+        _group_send_after(group=group, message=message, after=after), _loop_thread.loop()
+    )
 
 
 class ChunkStream:
@@ -67,8 +80,10 @@ class ChunkStream:
 
     def _send(self, payload: dict[str, Any]) -> None:
         payload = {"type": STREAM_EVENT, "side": self.side, "turn": self.turn, **payload}
+        # Each message waits for the one before, so deltas and the final event arrive in order.
+        previous = self._pending[-1] if self._pending else None
         self._pending = [future for future in self._pending if not future.done()]
-        self._pending.append(group_send(group=self.group, message=payload))
+        self._pending.append(group_send(group=self.group, message=payload, after=previous))
 
     def add(self, chunk: str) -> None:
         self.text += chunk

@@ -6,35 +6,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('arena', '0001_initial'),
+        ("arena", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='vote',
-            name='anony',
+            model_name="vote",
+            name="anony",
             field=models.BooleanField(default=True),
         ),
         migrations.AddField(
-            model_name='vote',
-            name='categories',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=32), blank=True, default=list, size=None),
+            model_name="vote",
+            name="categories",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(max_length=32), blank=True, default=list, size=None
+            ),
         ),
         migrations.AddField(
-            model_name='vote',
-            name='import_key',
+            model_name="vote",
+            name="import_key",
             field=models.CharField(blank=True, max_length=80, null=True, unique=True),
         ),
         migrations.AddField(
-            model_name='vote',
-            name='source',
-            field=models.CharField(choices=[('arena', 'Voted here'), ('import', 'Imported history')], default='arena', max_length=16),
+            model_name="vote",
+            name="source",
+            field=models.CharField(
+                choices=[("arena", "Voted here"), ("import", "Imported history")],
+                default="arena",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='vote',
-            name='created_at',
+            model_name="vote",
+            name="created_at",
             field=models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False),
         ),
     ]

@@ -5,48 +5,127 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('arena', '0001_initial'),
-        ('leaderboard', '0001_initial'),
+        ("arena", "0001_initial"),
+        ("leaderboard", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Task',
+            name="Task",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('modality', models.CharField(choices=[('image', 'Image'), ('video', 'Video'), ('audio', 'Audio'), ('3d', '3D'), ('nlp', 'Language')], max_length=8)),
-                ('group', models.CharField(blank=True, choices=[('comprehension', 'Comprehension'), ('generation', 'Generation')], max_length=16, null=True)),
-                ('metric', models.CharField(max_length=100)),
-                ('sota', models.FloatField(help_text="The specialist's raw score in the task's own metric.")),
-                ('source', models.TextField(blank=True, help_text='Where the task and its SoTA come from.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "modality",
+                    models.CharField(
+                        choices=[
+                            ("image", "Image"),
+                            ("video", "Video"),
+                            ("audio", "Audio"),
+                            ("3d", "3D"),
+                            ("nlp", "Language"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "group",
+                    models.CharField(
+                        blank=True,
+                        choices=[("comprehension", "Comprehension"), ("generation", "Generation")],
+                        max_length=16,
+                        null=True,
+                    ),
+                ),
+                ("metric", models.CharField(max_length=100)),
+                ("sota", models.FloatField(help_text="The specialist's raw score in the task's own metric.")),
+                ("source", models.TextField(blank=True, help_text="Where the task and its SoTA come from.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['modality', 'group', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('name', 'modality', 'group'), name='task_unique_name', nulls_distinct=False), models.CheckConstraint(condition=models.Q(models.Q(('group__isnull', True), ('modality', 'nlp')), models.Q(models.Q(('modality', 'nlp'), _negated=True), ('group__isnull', False)), _connector='OR'), name='task_group_unless_language')],
+                "ordering": ["modality", "group", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("name", "modality", "group"), name="task_unique_name", nulls_distinct=False
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("group__isnull", True), ("modality", "nlp")),
+                            models.Q(models.Q(("modality", "nlp"), _negated=True), ("group__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="task_group_unless_language",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TaskScore',
+            name="TaskScore",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model_name', models.CharField(help_text='The name the score was published under.', max_length=200)),
-                ('score', models.FloatField(blank=True, null=True)),
-                ('source', models.CharField(choices=[('evaluation', 'Evaluation run'), ('import', 'Imported file')], max_length=16)),
-                ('source_detail', models.CharField(blank=True, help_text="e.g. the imported file's name.", max_length=300)),
-                ('evaluation_run_id', models.UUIDField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('model', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='general_level_scores', to='arena.model')),
-                ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='scores', to='leaderboard.task')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "model_name",
+                    models.CharField(help_text="The name the score was published under.", max_length=200),
+                ),
+                ("score", models.FloatField(blank=True, null=True)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("evaluation", "Evaluation run"), ("import", "Imported file")], max_length=16
+                    ),
+                ),
+                (
+                    "source_detail",
+                    models.CharField(blank=True, help_text="e.g. the imported file's name.", max_length=300),
+                ),
+                ("evaluation_run_id", models.UUIDField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "model",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="general_level_scores",
+                        to="arena.model",
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scores",
+                        to="leaderboard.task",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['task', 'model_name'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('model__isnull', False)), fields=('model', 'task'), name='taskscore_unique_model'), models.UniqueConstraint(condition=models.Q(('model__isnull', True)), fields=('model_name', 'task'), name='taskscore_unique_unlisted_name')],
+                "ordering": ["task", "model_name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("model__isnull", False)),
+                        fields=("model", "task"),
+                        name="taskscore_unique_model",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("model__isnull", True)),
+                        fields=("model_name", "task"),
+                        name="taskscore_unique_unlisted_name",
+                    ),
+                ],
             },
         ),
     ]

@@ -5,29 +5,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leaderboard', '0002_general_level_tasks'),
+        ("leaderboard", "0002_general_level_tasks"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RatingSnapshot',
+            name="RatingSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(unique=True)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('vote_count', models.PositiveIntegerField(help_text='Counted votes (valid, and anonymous if so set).')),
-                ('last_vote_id', models.BigIntegerField(default=0, help_text='The highest vote id counted.')),
-                ('last_vote_at', models.DateTimeField(blank=True, null=True)),
-                ('results', models.JSONField(default=dict)),
-                ('model_info', models.JSONField(default=dict)),
-                ('settings', models.JSONField(default=dict)),
-                ('compute_seconds', models.FloatField(default=0.0)),
-                ('matrices_pruned', models.BooleanField(default=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(unique=True)),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "vote_count",
+                    models.PositiveIntegerField(help_text="Counted votes (valid, and anonymous if so set)."),
+                ),
+                ("last_vote_id", models.BigIntegerField(default=0, help_text="The highest vote id counted.")),
+                ("last_vote_at", models.DateTimeField(blank=True, null=True)),
+                ("results", models.JSONField(default=dict)),
+                ("model_info", models.JSONField(default=dict)),
+                ("settings", models.JSONField(default=dict)),
+                ("compute_seconds", models.FloatField(default=0.0)),
+                ("matrices_pruned", models.BooleanField(default=False)),
             ],
             options={
-                'ordering': ['-version'],
+                "ordering": ["-version"],
             },
         ),
     ]

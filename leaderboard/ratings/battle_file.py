@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from os import PathLike
 from pathlib import Path
 
@@ -22,13 +27,22 @@ from leaderboard.ratings.jsonl_fast_scan import (
     BACK_PAD,
     FRONT_PAD,
     FastScan,
+    LineTemplate,
     U8Array,
     lines_scan,
     template_learn,
 )
 
-# Below this many lines per thread, starting threads costs more than it saves.
-_LINES_PER_WORKER = 100_000
+# JSON lines are read and scanned a chunk at a time: a few MB stay in cache between the read and
+# the scan, and chunks are scanned in parallel threads (numpy releases the GIL in its loops).
+_CHUNK_BYTES = 4 << 20
+_MAX_WORKERS = 4
+# Lines the first layout did not fit are scanned again with a layout learned from one of them
+# when there are at least this many (json.loads costs a few microseconds a line).
+_RELEARN_LINES = 1000
+_RELEARN_ROUNDS = 3
+
+ReadInto = Callable[[memoryview], int]
 
 
 def battles_read(*, path: str | PathLike[str]) -> BattleSet:
@@ -38,25 +52,19 @@ def battles_read(*, path: str | PathLike[str]) -> BattleSet:
     optionally `tstamp` (seconds) and `anony` (bool); other fields are ignored. Bad rows raise a
     ValueError naming the line (JSON lines, 1-based) or the index (JSON list, 0-based).
     """
-    file = Path(path)
-    size = file.stat().st_size
-    # Read straight into the padded buffer the fast scan needs, avoiding a copy of the file.
-    store = bytearray(FRONT_PAD + size + BACK_PAD)
-    with file.open("rb") as handle:
-        got = handle.readinto(memoryview(store)[FRONT_PAD : FRONT_PAD + size])
-    if got != size:
-        raise ValueError(f"{path}: the file changed while it was read")
-    head = bytes(store[FRONT_PAD : FRONT_PAD + min(size, 65536)]).lstrip()[:1]
-    if head == b"[":
-        return _json_list_parse(bytes(store[FRONT_PAD : FRONT_PAD + size]))
-    if head in (b"{", b""):
-        return _jsonl_parse(store, size)
+    with Path(path).open("rb") as handle:
+        start = handle.read(65536)
+        head = start.lstrip()[:1]
+        if head == b"[":
+            return _json_list_parse(start + handle.read())
+        if head in (b"{", b""):
+            return _jsonl_parse(lambda free: _chunks(start, handle.readinto, free))
     raise ValueError(f"{path}: expected a JSON list of battles or one JSON object per line")
 
 
 def battles_from_jsonl(*, data: bytes) -> BattleSet:
     """Parse JSON-lines bytes (see battles_read)."""
-    return _jsonl_parse(bytearray(FRONT_PAD) + data + bytearray(BACK_PAD), len(data))
+    return _jsonl_parse(lambda free: _chunks(b"", io.BytesIO(data).readinto, free))
 
 
 def _json_list_parse(raw: bytes) -> BattleSet:
@@ -71,30 +79,229 @@ def _json_list_parse(raw: bytes) -> BattleSet:
     return battles_parse(rows=rows)
 
 
-def _line_layout(store: bytearray, data: U8Array) -> tuple[IntArray, IntArray, BoolArray]:
-    """Line starts and ends in `data` (newline, and a CR before it, excluded), and which lines need `json`.
+@dataclass(frozen=True, eq=False)
+class _Chunk:
+    """Whole lines: store[FRONT_PAD : FRONT_PAD + size] (bytes), zeros or more bytes after them."""
 
-    Lines with a backslash (escapes) or a control character other than the line ending go to the
-    careful path, so the vectorised scan never has to reason about them.
+    store: bytearray
+    size: int
+
+    @property
+    def buf(self) -> U8Array:
+        return np.frombuffer(self.store, np.uint8)
+
+
+def _chunks(
+    start: bytes, read_into: ReadInto, free: list[bytearray] | None = None, chunk_bytes: int = _CHUNK_BYTES
+) -> Iterator[_Chunk]:
+    """Cut the stream (`start`, then what read_into gives) into chunks of whole lines; the last one
+    may end without a newline. Buffers put back on `free` are reused."""
+    carry = start
+    done = False
+    while not done:
+        need = FRONT_PAD + len(carry) + chunk_bytes + BACK_PAD
+        store = free.pop() if free else bytearray(0)
+        if len(store) < need:
+            store = bytearray(need)
+        store[FRONT_PAD : FRONT_PAD + len(carry)] = carry
+        size = len(carry)
+        view = memoryview(store)
+        while size < len(carry) + chunk_bytes:
+            got = read_into(view[FRONT_PAD + size : FRONT_PAD + len(carry) + chunk_bytes])
+            if not got:
+                done = True
+                break
+            size += got
+        view.release()
+        cut = size if done else store.rfind(b"\n", FRONT_PAD, FRONT_PAD + size) + 1 - FRONT_PAD
+        if cut <= 0 and not done:
+            # No line ends in this chunk: carry it all into a larger one.
+            carry = bytes(store[FRONT_PAD : FRONT_PAD + size])
+            continue
+        carry = bytes(store[FRONT_PAD + cut : FRONT_PAD + size])
+        store[FRONT_PAD + cut : FRONT_PAD + cut + BACK_PAD] = bytes(BACK_PAD)
+        if cut:
+            yield _Chunk(store, cut)
+
+
+@dataclass(frozen=True, eq=False)
+class _Lines:
+    starts: IntArray  # buffer positions
+    ends: IntArray  # exclusive, newline and a CR before it excluded
+    careful: BoolArray  # needs json whatever the layout (backslash, or a raw control character)
+
+
+_thread_state = threading.local()
+
+
+def _scratch(size: int) -> BoolArray:
+    """A per-thread reusable bool buffer (a fresh chunk-sized one costs page faults every time)."""
+    buffer: BoolArray | None = getattr(_thread_state, "scratch", None)
+    if buffer is None or len(buffer) < size:
+        buffer = np.empty(max(size, FRONT_PAD + _CHUNK_BYTES + BACK_PAD), np.bool_)
+        _thread_state.scratch = buffer
+    return buffer[:size]
+
+
+def _lines_find(chunk: _Chunk, check_strings: bool) -> _Lines:
+    """Line positions of a chunk, and which lines must go to json whatever their layout.
+
+    With `check_strings` (a layout with string fields the scan does not look into) that is every
+    line holding a backslash (an escape), a raw control character or bytes that are not UTF-8;
+    otherwise lines_scan finds those itself (model names are checked one by one).
     """
-    size = len(data)
-    control = np.flatnonzero(data < 32)
-    is_newline = data[control] == ord("\n")
-    newlines = control[is_newline].astype(np.int64)
+    store, size = chunk.store, chunk.size
+    data = chunk.buf[FRONT_PAD : FRONT_PAD + size]
+    newlines = np.flatnonzero(np.equal(data, ord("\n"), out=_scratch(size)))
     starts = np.concatenate([[0], newlines + 1]).astype(np.int64)
     ends = np.concatenate([newlines, [size]]).astype(np.int64)
     if starts[-1] == size:
         starts, ends = starts[:-1], ends[:-1]
-    has_cr = (ends > starts) & (data[np.maximum(ends - 1, 0)] == ord("\r"))
-    ends = ends - has_cr
-    others = control[~is_newline]
-    next_byte = data[np.minimum(others + 1, size - 1)] if size else others
-    others = others[~((others + 1 < size) & (next_byte == ord("\n")))]
-    if store.find(b"\\", FRONT_PAD, FRONT_PAD + size) >= 0:
-        others = np.concatenate([others, np.flatnonzero(data == ord("\\"))])
+    # A CR before the newline ends the line too.
+    ends -= (ends > starts) & (data[np.maximum(ends - 1, 0)] == ord("\r"))
     careful = np.zeros(len(starts), np.bool_)
-    careful[np.searchsorted(starts, others, side="right") - 1] = True
-    return starts, ends, careful
+    if check_strings:
+        suspects = []
+        if store.find(b"\\", FRONT_PAD, FRONT_PAD + size) >= 0:
+            suspects.append(np.flatnonzero(data == ord("\\")))
+        control = np.flatnonzero(data < 32)
+        following = data[np.minimum(control + 1, max(size - 1, 0))]
+        ending = (data[control] == ord("\n")) | ((data[control] == ord("\r")) & (following == ord("\n")))
+        suspects.append(control[~ending])
+        if int(data.max(initial=0)) >= 0x80:
+            suspects.append(_utf8_errors(data, starts, ends))
+        for positions in suspects:
+            careful[np.searchsorted(starts, positions, side="right") - 1] = True
+    return _Lines(starts + FRONT_PAD, ends + FRONT_PAD, careful)
+
+
+def _utf8_errors(data: U8Array, starts: IntArray, ends: IntArray) -> IntArray:
+    """The starts of the lines that are not valid UTF-8."""
+    try:
+        data.tobytes().decode("utf-8")
+        return np.zeros(0, np.int64)
+    except UnicodeDecodeError:
+        pass
+    high = np.flatnonzero(data >= 0x80)
+    lines = np.unique(np.searchsorted(starts, high, side="right") - 1)
+    bad = []
+    for line in lines.tolist():
+        try:
+            data[starts[line] : ends[line]].tobytes().decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(starts[line])
+    return np.array(bad, np.int64)
+
+
+def _template_find(chunk: _Chunk, lines: _Lines) -> LineTemplate | None:
+    """The layout of the first of the chunk's first lines that has one we can scan."""
+    tried = 0
+    for line in np.flatnonzero(lines.ends > lines.starts).tolist():
+        text = bytes(chunk.store[lines.starts[line] : lines.ends[line]])
+        if not text.strip():
+            continue
+        template = template_learn(line=text)
+        if template is not None:
+            return template
+        tried += 1
+        if tried == 100:
+            break
+    return None
+
+
+@dataclass(frozen=True, eq=False)
+class _Part:
+    """Scan results for a run of lines, and the lines it left to json.
+
+    `lines` holds the lines' global 0-based numbers, or (an int) the first of consecutive ones.
+    """
+
+    lines: IntArray | int
+    scan: FastScan | None  # its `ok` marks the lines read here
+    count: int
+    leftover: list[tuple[int, bytes, bool]]  # (index in the part, text, careful)
+
+    def numbers(self, local: IntArray) -> IntArray:
+        if isinstance(self.lines, int):
+            return local + self.lines
+        return self.lines[local]
+
+
+def _part_scan(chunk: _Chunk, template: LineTemplate | None, lines: IntArray | int = 0) -> _Part:
+    found = _lines_find(chunk, template is not None and template.has_ignored_strings)
+    scan = None
+    if template is not None:
+        scan = lines_scan(buf=chunk.buf, starts=found.starts, ends=found.ends, template=template)
+    count = len(found.starts)
+    ok = np.zeros(count, np.bool_) if scan is None else scan.ok & ~found.careful
+    store, starts, ends, careful = chunk.store, found.starts, found.ends, found.careful
+    leftover = [
+        (i, bytes(store[starts[i] : ends[i]]), bool(careful[i])) for i in np.flatnonzero(~ok).tolist()
+    ]
+    if scan is not None:
+        scan = FastScan(ok, scan.model_a, scan.model_b, scan.names, scan.outcome, scan.tstamp, scan.anony)
+    return _Part(lines, scan, count, leftover)
+
+
+def _workers() -> int:
+    return max(1, min(os.cpu_count() or 1, _MAX_WORKERS))
+
+
+def _jsonl_parse(read: Callable[[list[bytearray]], Iterator[_Chunk]]) -> BattleSet:
+    free: list[bytearray] = []
+    chunks = read(free)
+    first = next(chunks, None)
+    if first is None:
+        return battles_from_parsed(rows=[])
+    template = _template_find(first, _lines_find(first, check_strings=False))
+    parts = [_part_scan(first, template)]
+    free.append(first.store)
+    total = parts[0].count
+    pending: deque[tuple[bytearray, Future[_Part]]] = deque()
+    workers = _workers()
+
+    def collect() -> None:
+        nonlocal total
+        store, future = pending.popleft()
+        part = future.result()
+        free.append(store)
+        parts.append(replace(part, lines=total))
+        total += part.count
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # A few chunks in flight: enough to keep the threads busy, few enough to stay in cache.
+        for chunk in chunks:
+            pending.append((chunk.store, pool.submit(_part_scan, chunk, template)))
+            while len(pending) > workers:
+                collect()
+        while pending:
+            collect()
+    return _merge(parts, total)
+
+
+def _relearn(leftover: list[tuple[int, bytes, bool]]) -> tuple[list[_Part], list[tuple[int, bytes, bool]]]:
+    """Scan the lines the first layout did not fit with layouts learned from them.
+
+    `leftover` holds (global line number, text, careful); so does what is left after.
+    """
+    parts: list[_Part] = []
+    for _ in range(_RELEARN_ROUNDS):
+        candidates = [item for item in leftover if not item[2] and item[1].strip()]
+        if len(candidates) < _RELEARN_LINES:
+            break
+        template = template_learn(line=candidates[0][1])
+        if template is None:
+            break
+        text = b"\n".join(item[1] for item in candidates)
+        store = bytearray(FRONT_PAD) + text + bytearray(BACK_PAD)
+        numbers = np.array([item[0] for item in candidates], np.int64)
+        part = _part_scan(_Chunk(store, len(text)), template, numbers)
+        if part.scan is None or not part.scan.ok.any():
+            break
+        parts.append(part)
+        read = set(numbers[part.scan.ok].tolist())
+        leftover = [item for item in leftover if item[0] not in read]
+    return parts, leftover
 
 
 def _line_parse(raw: bytes, number: int) -> ParsedRow | None:
@@ -113,105 +320,65 @@ def _line_parse(raw: bytes, number: int) -> ParsedRow | None:
     return row_parse(row=row, where=where)
 
 
-def _jsonl_parse(store: bytearray, size: int) -> BattleSet:
-    """Parse JSON lines held in store[FRONT_PAD : FRONT_PAD + size] (zero padding around them)."""
-    buf = np.frombuffer(store, np.uint8)
-    data = buf[FRONT_PAD : FRONT_PAD + size]
-    starts, ends, careful = _line_layout(store, data)
-    scan = _fast_scan(buf, data, starts, ends, careful)
-    slow_lines = np.arange(len(starts)) if scan is None else np.flatnonzero(~scan.ok)
+def _merge(parts: list[_Part], total: int) -> BattleSet:
+    leftover = [
+        (int(part.numbers(np.array([i], np.int64))[0]), text, careful)
+        for part in parts
+        for i, text, careful in part.leftover
+    ]
+    if len(leftover) >= _RELEARN_LINES:
+        extra, leftover = _relearn(leftover)
+        parts = parts + extra
     slow_rows: dict[int, ParsedRow] = {}
-    for line in slow_lines.tolist():
-        parsed = _line_parse(data[starts[line] : ends[line]].tobytes(), line + 1)
+    for number, raw, _ in sorted(leftover):
+        parsed = _line_parse(raw, number + 1)
         if parsed is not None:
-            slow_rows[line] = parsed
-    if scan is None:
+            slow_rows[number] = parsed
+    scans = [(part, part.scan) for part in parts if part.scan is not None]
+    if not scans:
         return battles_from_parsed(rows=[slow_rows[line] for line in sorted(slow_rows)])
-    return _merge(scan, slow_rows)
 
-
-def _fast_scan(
-    buf: U8Array, data: U8Array, starts: IntArray, ends: IntArray, careful: BoolArray
-) -> FastScan | None:
-    # Learn the layout from the first line that holds something and needs no careful parsing.
-    template = None
-    for line in np.flatnonzero(~careful & (ends > starts))[:100].tolist():
-        text = data[starts[line] : ends[line]].tobytes()
-        if text.strip():
-            template = template_learn(line=text)
-            break
-    if template is None:
-        return None
-
-    def scan_chunk(lo: int, hi: int) -> FastScan | None:
-        return lines_scan(
-            buf=buf, starts=starts[lo:hi] + FRONT_PAD, ends=ends[lo:hi] + FRONT_PAD, template=template
-        )
-
-    # numpy releases the GIL in its loops, so chunks of lines scan in parallel threads.
-    bounds = np.linspace(0, len(starts), _scan_workers(len(starts)) + 1).astype(np.int64).tolist()
-    with ThreadPoolExecutor(max_workers=len(bounds) - 1) as pool:
-        parts = list(pool.map(scan_chunk, bounds[:-1], bounds[1:]))
-    scans = [part for part in parts if part is not None]
-    if len(scans) != len(parts):
-        return None
-    scan = _scans_join(scans)
-    scan.ok[careful] = False
-    return scan
-
-
-def _scan_workers(lines: int) -> int:
-    return max(1, min(os.cpu_count() or 1, 4, lines // _LINES_PER_WORKER))
-
-
-def _scans_join(scans: list[FastScan]) -> FastScan:
-    if len(scans) == 1:
-        return scans[0]
-    names = sorted({name for scan in scans for name in scan.names})
-    index = {name: i for i, name in enumerate(names)}
-    model_a: list[IntArray] = []
-    model_b: list[IntArray] = []
-    for scan in scans:
-        recode = np.array([index[name] for name in scan.names] or [0], np.int64)
-        model_a.append(recode[scan.model_a])
-        model_b.append(recode[scan.model_b])
-    return FastScan(
-        ok=np.concatenate([scan.ok for scan in scans]),
-        model_a=np.concatenate(model_a),
-        model_b=np.concatenate(model_b),
-        names=tuple(names),
-        outcome=np.concatenate([scan.outcome for scan in scans]),
-        tstamp=np.concatenate([scan.tstamp for scan in scans]),
-        anony=np.concatenate([scan.anony for scan in scans]),
-    )
-
-
-def _merge(scan: FastScan, slow_rows: dict[int, ParsedRow]) -> BattleSet:
-    fast = np.flatnonzero(scan.ok)
-    used = np.zeros(len(scan.names), np.bool_)
-    used[scan.model_a[fast]] = True
-    used[scan.model_b[fast]] = True
-    fast_names = [name for name, is_used in zip(scan.names, used, strict=True) if is_used]
-    slow_names = {row.model_a for row in slow_rows.values()} | {row.model_b for row in slow_rows.values()}
-    models = sorted(set(fast_names) | slow_names)
+    # Model names: those of the lines read by a scan (codes per part) and of json-parsed lines.
+    used_names: set[str] = set()
+    for _, scan in scans:
+        used = np.zeros(len(scan.names), np.bool_)
+        used[scan.model_a[scan.ok]] = True
+        used[scan.model_b[scan.ok]] = True
+        used_names.update(name for name, is_used in zip(scan.names, used, strict=True) if is_used)
+    used_names.update(row.model_a for row in slow_rows.values())
+    used_names.update(row.model_b for row in slow_rows.values())
+    models = sorted(used_names)
     index = {name: i for i, name in enumerate(models)}
-    final_of_code = np.array([index.get(name, -1) for name in scan.names] or [-1], np.int64)
-    model_a = final_of_code[scan.model_a]
-    model_b = final_of_code[scan.model_b]
-    outcome, tstamp, anony = scan.outcome, scan.tstamp, scan.anony
-    if slow_rows:
-        outcome, tstamp, anony = outcome.copy(), tstamp.copy(), anony.copy()
-        for line, row in slow_rows.items():
-            model_a[line], model_b[line] = index[row.model_a], index[row.model_b]
-            outcome[line], tstamp[line], anony[line] = row.outcome, row.tstamp, row.anony
-        keep = np.sort(np.concatenate([fast, np.array(sorted(slow_rows), np.int64)]))
-    else:
-        keep = fast
+
+    keep = np.zeros(total, np.bool_)
+    model_a = np.zeros(total, np.int32)
+    model_b = np.zeros(total, np.int32)
+    outcome = np.zeros(total, np.int8)
+    tstamp = np.full(total, np.nan)
+    anony = np.zeros(total, np.bool_)
+    for part, scan in scans:
+        recode = np.array([index.get(name, -1) for name in scan.names] or [-1], np.int32)
+        rows: IntArray | slice
+        lines: IntArray | slice
+        if isinstance(part.lines, int) and not part.leftover:
+            # Every line of the run was read here: plain slices.
+            rows, lines = slice(None), slice(part.lines, part.lines + part.count)
+        else:
+            rows = np.flatnonzero(scan.ok)
+            lines = part.numbers(rows)
+        keep[lines] = True
+        model_a[lines] = recode[scan.model_a[rows]]
+        model_b[lines] = recode[scan.model_b[rows]]
+        outcome[lines] = scan.outcome[rows]
+        tstamp[lines] = scan.tstamp[rows]
+        anony[lines] = scan.anony[rows]
+    for line, row in slow_rows.items():
+        keep[line] = True
+        model_a[line], model_b[line] = index[row.model_a], index[row.model_b]
+        outcome[line], tstamp[line], anony[line] = row.outcome, row.tstamp, row.anony
+    if not keep.all():
+        model_a, model_b, outcome = model_a[keep], model_b[keep], outcome[keep]
+        tstamp, anony = tstamp[keep], anony[keep]
     return BattleSet(
-        models=tuple(models),
-        model_a=model_a[keep],
-        model_b=model_b[keep],
-        outcome=outcome[keep],
-        tstamp=tstamp[keep],
-        anony=anony[keep],
+        models=tuple(models), model_a=model_a, model_b=model_b, outcome=outcome, tstamp=tstamp, anony=anony
     )

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 from arena.models import Model, Response
 from tests.conftest import BROKEN_SLUG, LiveStack
@@ -24,7 +25,7 @@ def _events_until_done(
     events: list[dict[str, Any]] = []
     ended: set[str] = set()
     deadline = time.monotonic() + timeout
-    with connect(live_stack.ws_url + stream, origin=live_stack.base_url, open_timeout=10) as socket:
+    with connect(live_stack.ws_url + stream, origin=Origin(live_stack.base_url), open_timeout=10) as socket:
         while len(ended) < 2:
             remaining = deadline - time.monotonic()
             assert remaining > 0, (
@@ -92,7 +93,8 @@ def test_full_battle_streams_both_sides_then_vote_reveals(
     assert api_client.get(state["turns"][0]["image_url"]).headers["content-type"] == "image/png"
 
     response = Response.objects.get(turn__battle_id=battle["id"], side="a")
-    assert response.first_chunk_at is not None and response.finished_at >= response.first_chunk_at
+    assert response.first_chunk_at is not None and response.finished_at is not None
+    assert response.finished_at >= response.first_chunk_at
     assert response.completion_tokens and response.prompt_tokens
 
     vote = api_client.post(f"/api/v1/battles/{battle['id']}/vote", json={"winner": "model_b"})
@@ -208,7 +210,7 @@ def test_socket_for_unknown_battle_is_closed(live_stack: LiveStack):
         pytest.raises((InvalidStatus, Exception)),
         connect(
             live_stack.ws_url + "/ws/battles/00000000-0000-0000-0000-000000000000/",
-            origin=live_stack.base_url,
+            origin=Origin(live_stack.base_url),
         ) as socket,
     ):
         socket.recv(timeout=5)

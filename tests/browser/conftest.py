@@ -5,6 +5,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from django.db import connections
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -35,5 +36,8 @@ def browser_page(live_stack: object) -> Iterator[object]:
             yield page
             context.close()
             browser.close()
+            # Connections opened while Playwright's loop ran belong to its context; close them here,
+            # or the test database cannot be dropped at the end of the session.
+            connections.close_all()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

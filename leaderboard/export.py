@@ -1,0 +1,399 @@
+"""What the ratings API hands out: leaderboard rows (JSON/CSV), snapshots, a model's ratings, the votes.
+
+Also the HTTP caching and CORS rules these read-only endpoints share: every read carries an ETag
+and a Last-Modified; If-None-Match (or, without it, If-Modified-Since) gives 304; any origin may
+read them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from asgiref.sync import sync_to_async
+from django.db import connection
+from django.db.models import Max
+from django.db.models.functions import Greatest
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.http import http_date, parse_etags, parse_http_date_safe
+
+from arena.errors import InvalidInput, NotFound
+from arena.models import Battle, Model, Vote
+from leaderboard.models import OnlineRating, RatingSnapshot
+from leaderboard.snapshot_selectors import (
+    model_history,
+    rows_min_battles,
+    snapshot_get,
+    snapshot_rows,
+)
+
+ROW_KEYS: Final = (
+    "rank",
+    "rank_lower",
+    "rank_upper",
+    "model",
+    "name",
+    "organization",
+    "license",
+    "rating",
+    "ci_lower",
+    "ci_upper",
+    "online_elo",
+    "battles",
+    "win_rate",
+)
+EXPORT_CHUNK: Final = 2000
+_CORS_HEADERS: Final = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "ETag, Last-Modified, Content-Disposition",
+}
+_PREFLIGHT_HEADERS: Final = {
+    **_CORS_HEADERS,
+    "Access-Control-Allow-Methods": "GET, OPTIONS",
+    "Access-Control-Allow-Headers": "If-None-Match, If-Modified-Since, Accept",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+# ---------- Caching and CORS ----------
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a response's freshness is judged by: a (weak) ETag and the last change."""
+
+    etag: str
+    last_modified: datetime | None
+
+    @classmethod
+    def of(cls, *parts: object, last_modified: datetime | None) -> Validators:
+        digest = hashlib.sha256("|".join(str(part) for part in parts).encode()).hexdigest()[:32]
+        # Weak: the same data may be serialised by different processes.
+        return cls(etag=f'W/"{digest}"', last_modified=last_modified)
+
+
+def not_modified(request: HttpRequest, validators: Validators) -> bool:
+    """RFC 9110: If-None-Match decides when present; else If-Modified-Since (whole seconds)."""
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        wanted = parse_etags(if_none_match)
+        ours = validators.etag.removeprefix("W/")
+        return "*" in wanted or ours in (tag.removeprefix("W/") for tag in wanted)
+    since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+    if since is None or validators.last_modified is None:
+        return False
+    return int(validators.last_modified.timestamp()) <= since
+
+
+def headers_apply(response: HttpResponseBase, validators: Validators | None = None) -> HttpResponseBase:
+    for key, value in _CORS_HEADERS.items():
+        response[key] = value
+    if validators is not None:
+        response["ETag"] = validators.etag
+        if validators.last_modified is not None:
+            response["Last-Modified"] = http_date(validators.last_modified.timestamp())
+        # Clients may keep a copy but must ask again, cheaply, with the validators above.
+        response["Cache-Control"] = "no-cache"
+    return response
+
+
+def preflight_headers() -> Mapping[str, str]:
+    return _PREFLIGHT_HEADERS
+
+
+# ---------- Leaderboard rows ----------
+
+
+def snapshot_summary(snapshot: RatingSnapshot | None) -> dict[str, Any] | None:
+    if snapshot is None:
+        return None
+    return {"version": snapshot.version, "created_at": snapshot.created_at, "votes": snapshot.vote_count}
+
+
+@dataclass(frozen=True)
+class LeaderboardExport:
+    snapshot: RatingSnapshot | None
+    category: str
+    min_battles: int
+    rows: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "snapshot": snapshot_summary(self.snapshot),
+            "category": self.category,
+            "min_battles": self.min_battles,
+            "rows": self.rows,
+        }
+
+
+def leaderboard_validators(
+    *, snapshot: RatingSnapshot | None, category: str, min_battles: int, fmt: str
+) -> Validators:
+    # A snapshot never changes once stored (pruning drops matrices only), so its version is enough.
+    version = snapshot.version if snapshot else 0
+    return Validators.of(
+        "leaderboard",
+        version,
+        category,
+        min_battles,
+        fmt,
+        last_modified=snapshot.created_at if snapshot else None,
+    )
+
+
+def leaderboard_export(
+    *, snapshot: RatingSnapshot | None, category: str, min_battles: int
+) -> LeaderboardExport:
+    if snapshot is None:
+        return LeaderboardExport(snapshot=None, category=category, min_battles=min_battles, rows=[])
+    rows = rows_min_battles(rows=snapshot_rows(snapshot=snapshot, category=category), min_battles=min_battles)
+    info = snapshot.model_info
+    shaped = []
+    for row in rows:
+        meta = info.get(row["model"], {})
+        shaped.append(
+            {
+                **{key: row.get(key) for key in ROW_KEYS},
+                "name": meta.get("name", row["model"]),
+                "organization": meta.get("organization", ""),
+                "license": meta.get("license", ""),
+            }
+        )
+    return LeaderboardExport(snapshot=snapshot, category=category, min_battles=min_battles, rows=shaped)
+
+
+def leaderboard_csv(*, export: LeaderboardExport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*ROW_KEYS, "snapshot", "snapshot_created_at"])
+    version = export.snapshot.version if export.snapshot else ""
+    created = export.snapshot.created_at.isoformat() if export.snapshot else ""
+    for row in export.rows:
+        writer.writerow([_csv_cell(row[key]) for key in ROW_KEYS] + [version, created])
+    return out.getvalue()
+
+
+def _csv_cell(value: object) -> object:
+    return "" if value is None else value
+
+
+# ---------- Snapshots ----------
+
+
+def snapshots_validators(*, page: int, page_size: int) -> Validators:
+    latest = RatingSnapshot.objects.aggregate(v=Max("version"), at=Max("created_at"))
+    count = RatingSnapshot.objects.count()
+    return Validators.of("snapshots", latest["v"], count, page, page_size, last_modified=latest["at"])
+
+
+def snapshot_item(snapshot: RatingSnapshot) -> dict[str, Any]:
+    return {
+        "version": snapshot.version,
+        "created_at": snapshot.created_at,
+        "votes": snapshot.vote_count,
+        "last_vote_at": snapshot.last_vote_at,
+        "categories": dict(snapshot.category_votes),
+        "settings": dict(snapshot.settings),
+        "compute_seconds": snapshot.compute_seconds,
+    }
+
+
+# ---------- A model ----------
+
+
+@dataclass(frozen=True)
+class ModelRatings:
+    model: Model
+    snapshot: RatingSnapshot | None
+    online: OnlineRating | None
+
+    def validators(self, *, category: str, limit: int) -> Validators:
+        changes = [
+            value
+            for value in (
+                self.model.updated_at,
+                self.snapshot.created_at if self.snapshot else None,
+                self.online.updated_at if self.online else None,
+            )
+            if value is not None
+        ]
+        return Validators.of(
+            "model",
+            self.model.slug,
+            self.model.updated_at.timestamp(),
+            self.snapshot.version if self.snapshot else 0,
+            self.online.updated_at.timestamp() if self.online else 0,
+            self.online.battles if self.online else 0,
+            category,
+            limit,
+            last_modified=max(changes) if changes else None,
+        )
+
+
+def model_ratings_get(*, slug: str) -> ModelRatings:
+    model = Model.objects.filter(slug=slug).first()
+    if model is None:
+        raise NotFound("There is no model with that slug.")
+    return ModelRatings(
+        model=model,
+        snapshot=snapshot_get(),
+        online=OnlineRating.objects.filter(model=model).first(),
+    )
+
+
+def model_ratings_payload(*, found: ModelRatings, category: str, limit: int) -> dict[str, Any]:
+    ratings: dict[str, Any] = {}
+    if found.snapshot is not None:
+        for key in found.snapshot.category_votes:
+            row = next(
+                (
+                    row
+                    for row in snapshot_rows(snapshot=found.snapshot, category=key)
+                    if row["model"] == found.model.slug
+                ),
+                None,
+            )
+            if row is not None:
+                ratings[key] = {
+                    k: row.get(k) for k in ROW_KEYS if k not in ("model", "name", "organization", "license")
+                }
+    model = found.model
+    return {
+        "model": {
+            "slug": model.slug,
+            "name": model.display_name,
+            "organization": model.organization,
+            "license": model.license,
+            "modalities": list(model.input_modalities),
+            "status": model.status,
+        },
+        "snapshot": snapshot_summary(found.snapshot),
+        "ratings": ratings,
+        "online_elo": None
+        if found.online is None or not found.online.battles
+        else {
+            "rating": found.online.rating,
+            "votes": found.online.battles,
+            "updated_at": found.online.updated_at,
+        },
+        "history": {
+            "category": category,
+            "limit": limit,
+            "points": [
+                {
+                    key: point.get(key)
+                    for key in ("version", "created_at", "rating", "ci_lower", "ci_upper", "rank", "battles")
+                }
+                for point in model_history(slug=model.slug, category=category, limit=limit)
+            ],
+        },
+    }
+
+
+# ---------- Votes, in the common arena format ----------
+
+
+def _export_votes(*, since: datetime | None) -> Any:
+    votes = Vote.objects.filter(is_valid=True, anony=True)
+    if since is not None:
+        votes = votes.filter(created_at__gt=since)
+    return votes
+
+
+def battles_export_validators(*, since: datetime | None) -> Validators:
+    # The latest time a counted row entered the database: a live vote's own time, or an import's
+    # battle-creation time (imported votes keep their historical time, which can be older).
+    found = _export_votes(since=since).aggregate(
+        last_id=Max("id"), entered=Max(Greatest("created_at", "battle__created_at"))
+    )
+    count = _export_votes(since=since).count()
+    return Validators.of(
+        "battles", since.timestamp() if since else "", count, found["last_id"], last_modified=found["entered"]
+    )
+
+
+ExportKey = tuple[datetime, int]
+
+
+def battles_export_chunk(
+    *, since: datetime | None, after: ExportKey | None
+) -> tuple[list[str], ExportKey | None]:
+    """The next JSON lines after `after` in (vote time, id) order.
+
+    Keyset paging keeps each query an index range scan on the vote time, and PostgreSQL writes
+    the JSON itself: Python only passes the text on.
+    """
+    vote, battle, model = Vote._meta.db_table, Battle._meta.db_table, Model._meta.db_table
+    conditions = ["v.is_valid", "v.anony"]
+    params: list[Any] = []
+    if since is not None:
+        conditions.append("v.created_at > %s")
+        params.append(since)
+    if after is not None:
+        conditions.append("v.created_at >= %s AND (v.created_at > %s OR v.id > %s)")
+        params += [after[0], after[0], after[1]]
+    sql = f"""
+        SELECT v.id, v.created_at, json_build_object(
+            'model_a', ma.slug, 'model_b', mb.slug, 'winner', v.winner,
+            'tstamp', extract(epoch FROM v.created_at), 'anony', v.anony, 'categories', v.categories)::text
+        FROM {vote} v
+        JOIN {battle} b ON b.id = v.battle_id
+        JOIN {model} ma ON ma.id = b.model_a_id
+        JOIN {model} mb ON mb.id = b.model_b_id
+        WHERE {" AND ".join(conditions)}
+        ORDER BY v.created_at, v.id
+        LIMIT %s
+    """  # noqa: S608 (table names come from the models, values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, EXPORT_CHUNK])
+        rows = cursor.fetchall()
+    lines = [line + "\n" for _, _, line in rows]
+    last = (rows[-1][1], rows[-1][0]) if len(rows) == EXPORT_CHUNK else None
+    return lines, last
+
+
+def battles_export_lines(*, since: datetime | None) -> Iterator[str]:
+    """Every exported vote as a JSON line, fetched a chunk at a time (for WSGI servers and tests)."""
+    after: ExportKey | None = None
+    while True:
+        lines, after = battles_export_chunk(since=since, after=after)
+        # One write per chunk, not per line: a million tiny sends would cost more than the queries.
+        if lines:
+            yield "".join(lines)
+        if after is None:
+            return
+
+
+async def battles_export_lines_async(*, since: datetime | None) -> AsyncIterator[str]:
+    """The same lines for ASGI servers: each chunk is read in a worker thread, none held in memory."""
+    after: ExportKey | None = None
+    while True:
+        lines, after = await sync_to_async(battles_export_chunk)(since=since, after=after)
+        if lines:
+            yield "".join(lines)
+        if after is None:
+            return
+
+
+def since_parse(value: str | None) -> datetime | None:
+    """`since` as seconds since the epoch or an ISO 8601 time (UTC when it names no zone)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return datetime.fromtimestamp(float(text), tz=UTC)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            "'since' must be seconds since the epoch or an ISO 8601 time such as 2024-02-20T00:00:00Z, "
+            f"got {value!r}."
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
