@@ -1,9 +1,11 @@
 """Benchmark: full leaderboard recompute from a 1M-battle JSON-lines file, against the usual approach.
 
 Run:  .venv/bin/python bench/ratings_bench.py [--battles 1000000] [--models 100] [--repeat 3]
+      [--name-style fixed|varied]
 
-Generates a seeded battle file, then times, in this process:
-  ours      battles_read (vectorised JSON-lines scan) -> battles_aggregate -> bt_fit (Newton)
+Generates a seeded battle file (model names arena-model-000..., or with --name-style varied 3-45
+byte names like real arena ones), then times, in this process:
+  ours      battles_read (chunked, vectorised JSON-lines scan) -> battles_aggregate -> bt_fit (Newton)
             -> bootstrap_intervals (100 rounds, stacked Newton) -> ranks_compute
   baseline  json.loads per line -> aggregated rows (np.unique) -> Generator.multinomial resamples of
             the rows -> one scipy L-BFGS-B fit of the BT log-likelihood per round (weighted-mean loss,
@@ -44,11 +46,30 @@ WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
 ROUNDS = 100
 
 
-def battles_generate(*, path: Path, battles: int, models: int, seed: int) -> None:
+def model_names(*, models: int, style: str, seed: int) -> list[str]:
+    """`fixed`: arena-model-000 ... (15 bytes each). `varied`: names like real arena ones, 3 to 45
+    bytes, some sharing long prefixes, a few non-ASCII."""
+    if style == "fixed":
+        return [f"arena-model-{i:03d}" for i in range(models)]
+    rng = np.random.default_rng(seed + 1)
+    families = ["gpt", "claude", "llama", "gemini", "qwen", "mistral", "yi", "phi", "command-r", "模型"]
+    names: set[str] = set()
+    while len(names) < models:
+        family = str(rng.choice(families))
+        name = f"{family}-{rng.integers(1, 5)}"
+        for _ in range(int(rng.integers(0, 4))):
+            name += "-" + str(rng.choice(["turbo", "sonnet", "instruct", "chat", "preview", "70b", "8x22b"]))
+        if rng.random() < 0.4:
+            name += f"-2024{rng.integers(1, 13):02d}{rng.integers(1, 29):02d}"
+        names.add(name[: int(rng.integers(3, 46))].rstrip("-") or family)
+    return sorted(names)
+
+
+def battles_generate(*, path: Path, battles: int, models: int, seed: int, name_style: str = "fixed") -> None:
     """Seeded arena-format JSON lines: BT outcomes from normal strengths, ~20% ties."""
     rng = np.random.default_rng(seed)
     strength = rng.normal(0.0, 0.35, models)
-    names = [f"arena-model-{i:03d}" for i in range(models)]
+    names = model_names(models=models, style=name_style, seed=seed)
     a = rng.integers(0, models, battles)
     b = (a + rng.integers(1, models, battles)) % models
     p_a = 1.0 / (1.0 + 10.0 ** (strength[b] - strength[a]))
@@ -233,18 +254,38 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=3, help="timed repetitions of our pipeline")
-    parser.add_argument("--path", type=Path, default=Path("/tmp/arena-ratings-bench/battles.jsonl"))
+    parser.add_argument(
+        "--path", type=Path, default=None, help="default /tmp/arena-ratings-bench/battles*.jsonl"
+    )
+    parser.add_argument(
+        "--name-style",
+        choices=("fixed", "varied"),
+        default="fixed",
+        help="fixed: arena-model-000 ... (the benchmark); varied: 3-45 byte names like real arena ones",
+    )
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
+    if args.path is None:
+        suffix = "" if args.name_style == "fixed" else f"-{args.name_style}"
+        args.path = Path(f"/tmp/arena-ratings-bench/battles{suffix}.jsonl")
 
     args.path.parent.mkdir(parents=True, exist_ok=True)
     _, generate = _timed(
-        lambda: battles_generate(path=args.path, battles=args.battles, models=args.models, seed=args.seed)
+        lambda: battles_generate(
+            path=args.path,
+            battles=args.battles,
+            models=args.models,
+            seed=args.seed,
+            name_style=args.name_style,
+        )
     )
     machine = platform.processor() or platform.machine()
     print(f"machine: {machine}, {os.cpu_count()} cores, load average before: {os.getloadavg()}")
     size_mb = args.path.stat().st_size / 1e6
-    print(f"generated {args.battles:,} battles, {args.models} models ({size_mb:.0f} MB) in {generate:.1f} s")
+    print(
+        f"generated {args.battles:,} battles, {args.models} models ({args.name_style} names), "
+        f"{size_mb:.0f} MB in {generate:.1f} s"
+    )
 
     # Alternate the two so both see the same machine load (the machine may be shared).
     ours: list[dict[str, Any]] = []

@@ -98,20 +98,35 @@ def multinomial_draw(*, rng: np.random.Generator, trials: int, weights: FloatArr
     that came out short gets trials - t more battles drawn from p (the sum of independent
     multinomials with the same p is multinomial); one that came out long loses t - trials of its t
     battles chosen uniformly without replacement (a uniform subset of iid draws is iid). Either way
-    the round is Multinomial(trials, p) whatever t was.
+    the round is Multinomial(trials, p) whatever t was. The extra battles of all short rounds are
+    drawn at once, by inverting the cumulative distribution of p at uniform numbers.
     """
     p = weights / weights.sum()
-    counts = rng.poisson(trials * p, size=(rounds, len(p)))
-    totals = counts.sum(axis=1)
-    for row in range(rounds):
-        gap = trials - int(totals[row])
-        if gap > 0:
-            counts[row] += np.bincount(rng.choice(len(p), size=gap, p=p), minlength=len(p))
-        elif gap < 0:
-            dropped = rng.choice(int(totals[row]), size=-gap, replace=False)
-            cell = np.searchsorted(np.cumsum(counts[row]), dropped, side="right")
-            counts[row] -= np.bincount(cell, minlength=len(p))
-    return counts.astype(np.int64)
+    cells = len(p)
+    counts = rng.poisson(trials * p, size=(rounds, cells))
+    flat = counts.reshape(-1)
+    gaps = trials - counts.sum(axis=1)
+    short = np.flatnonzero(gaps > 0)
+    if len(short):
+        cumulative = np.cumsum(p)
+        cumulative /= cumulative[-1]
+        cell = np.searchsorted(cumulative, rng.random(int(gaps[short].sum())), side="right")
+        np.add.at(flat, np.repeat(short * cells, gaps[short]) + np.minimum(cell, cells - 1), 1)
+    long = np.flatnonzero(gaps < 0)
+    if len(long):
+        # Battles numbered round by round: searching the running totals of all long rounds at
+        # once maps each dropped battle to its (round, cell).
+        running = np.cumsum(counts[long], axis=1)
+        base = np.concatenate([[0], np.cumsum(running[:, -1])[:-1]])
+        dropped = np.concatenate(
+            [
+                rng.choice(int(running[i, -1]), size=-int(gaps[row]), replace=False) + base[i]
+                for i, row in enumerate(long.tolist())
+            ]
+        )
+        position = np.searchsorted((running + base[:, None]).reshape(-1), dropped, side="right")
+        np.subtract.at(flat, long[position // cells] * cells + position % cells, 1)
+    return counts.astype(np.int64, copy=False)
 
 
 def _regular_rounds(setup: FitSetup, score: FloatArray, total: FloatArray, start: FloatArray) -> BoolArray:

@@ -30,6 +30,8 @@ CHORD_ITERATIONS: Final = 40
 # about 1e-9 in w, 4e-7 rating points: far below what percentiles of 100 rounds can resolve.
 CHORD_TOLERANCE: Final = 1e-8
 SAFE_LOGIT_STEP: Final = 0.5
+# Up to this many free models, chord steps multiply by the inverse Hessian with einsum (no BLAS).
+_EINSUM_MODELS: Final = 256
 # Memory cap for the stacked Hessians (rounds x models x models floats per chunk).
 _HESSIAN_FLOATS: Final = 4_000_000
 
@@ -132,9 +134,10 @@ def chord_solve(
 
     Bootstrap rounds are small perturbations of the data, so the Hessian at the full-data fit is
     close to each round's own; iterating w <- w - H^-1 g(w) then converges linearly and fast to the
-    same zero of the gradient, at the cost of one gradient per iteration instead of one
-    factorisation per round. Returns (w, converged per round, iterations); rounds whose steps stop
-    shrinking, or that need more than CHORD_ITERATIONS, are left for full Newton.
+    same zero of the gradient, at the cost of one gradient and one product with H^-1 (inverted
+    once) per iteration instead of one factorisation per round. Returns (w, converged per round,
+    iterations); rounds whose steps stop shrinking, or that need more than CHORD_ITERATIONS, are
+    left for full Newton.
     """
     free = np.setdiff1d(np.arange(problem.n_models), problem.fixed)
     _, hessian = gradient_hessian(
@@ -142,6 +145,12 @@ def chord_solve(
     )
     _gauge_add(hessian, problem.gauge_groups)
     factor = cho_factor(hessian[0][np.ix_(free, free)], check_finite=False)
+    # For up to a few hundred models, each step is a product with the inverse (computed once) that
+    # einsum does without BLAS, whose thread pool costs more than the arithmetic at these sizes on
+    # a busy machine; for more models the BLAS solve is the faster one.
+    inverse = (
+        cho_solve(factor, np.eye(len(free)), check_finite=False) if len(free) <= _EINSUM_MODELS else None
+    )
     w = np.array(start, dtype=np.float64, copy=True)
     active = np.arange(len(w))
     converged = np.zeros(len(w), np.bool_)
@@ -151,7 +160,10 @@ def chord_solve(
         iteration += 1
         grad = gradient_only(problem=problem, w=w[active], score=score[active], total=total[active])
         step = np.zeros_like(grad)
-        step[:, free] = -cho_solve(factor, grad[:, free].T, check_finite=False).T
+        if inverse is not None:
+            step[:, free] = -np.einsum("rj,jk->rk", grad[:, free], inverse)
+        else:
+            step[:, free] = -cho_solve(factor, grad[:, free].T, check_finite=False).T
         w[active] += step
         size = np.abs(step).max(axis=1, initial=0.0)
         done = size <= CHORD_TOLERANCE

@@ -2,10 +2,13 @@
 
 Machine-written battle files repeat the same keys in the same order on every line, so the bytes
 between values are identical. We learn that layout (a template) from one line and check every line
-against it with numpy operations over a chunk of lines at a time, never building a Python object per
-line. Each (literal, value) segment of the layout costs one strided gather per line: the literal's
-bytes are compared as 64-bit words, the value's end is the first stop byte after it, and the value's
-bytes come out of the same gather as little-endian words.
+against it with numpy operations over a chunk of lines at a time (a few MB, so that the arrays stay
+in cache), never building a Python object per line. Each (literal, value) step of the layout costs
+one gather per line (a one-byte-strided view with a void dtype, fancy-indexed by the lines'
+positions), from which everything is done on 64-bit words (SWAR): the literal is compared word by
+word, the value's end is the first stop byte (found with zero-byte bit tricks), and the value's
+bytes are the following words. Winner and anony values are matched whole against their few
+possible spellings; timestamps shaped like the first line's are read with constant masks.
 
 Lines that deviate in any way (escapes, control characters, nesting, another key order, odd values)
 come back not `ok`; the caller parses those with `json` and applies the same validation, so the
@@ -20,6 +23,7 @@ them (see `LineTemplate.has_ignored_strings`).
 from __future__ import annotations
 
 import functools
+import sys
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -61,7 +65,6 @@ _POW10_FLOAT: Final = np.array([10.0**k for k in range(17)], np.float64)
 class TemplateSlot:
     key: str
     kind: Literal["string", "scalar"]
-    window: int  # bytes searched for the value's end before falling back to a wide search
 
 
 @dataclass(frozen=True)
@@ -104,13 +107,6 @@ def _round8(width: int) -> int:
     return max(8, -(-width // 8) * 8)
 
 
-def _window_for(length: int, kind: str) -> int:
-    # Room for values somewhat longer than the first line's (a gather of up to 64 bytes costs about
-    # the same as one of 16); longer ones take the wide search.
-    floor = 48 if kind == "string" else 24
-    return min(_LONG_VALUE, max(floor, _round8(2 * length + 8)))
-
-
 def template_learn(*, line: bytes) -> LineTemplate | None:
     """The layout of one flat JSON object line, or None when the line is not of that simple kind."""
     n = len(line)
@@ -146,7 +142,7 @@ def template_learn(*, line: bytes) -> LineTemplate | None:
             if close < 0 or not _is_plain_string(line[i + 1 : close]):
                 return None
             literals.append(line[literal_start : i + 1])
-            slots.append(TemplateSlot(key, "string", _window_for(close - i - 1, "string")))
+            slots.append(TemplateSlot(key, "string"))
             literal_start, i = close, close + 1
         else:
             end = i
@@ -155,7 +151,7 @@ def template_learn(*, line: bytes) -> LineTemplate | None:
             if end == i or end - i > _LONG_VALUE // 2:
                 return None
             literals.append(line[literal_start:i])
-            slots.append(TemplateSlot(key, "scalar", _window_for(end - i, "scalar")))
+            slots.append(TemplateSlot(key, "scalar"))
             literal_start, i = end, end
         i = skip_space(i)
         if i < n and line[i] == ord(","):
@@ -199,6 +195,18 @@ class _Step:
 
 # The number window holds a value of up to 16 bytes and the byte after it.
 _NUMBER_WORDS: Final = 3
+# Bytes in which the end of a name (or of a field not read) is looked for: one flag bit a byte fills
+# one word. Longer values are searched again, in _LONG_VALUE bytes.
+_SEARCH_WINDOW: Final = 64
+# Row n: the 8 word masks keeping the first n bytes of a 64-byte window (as one 64-byte item).
+_WINDOW_MASKS: Final = (
+    np.array(
+        [[(1 << (8 * min(max(n - 8 * c, 0), 8))) - 1 for c in range(8)] for n in range(_SEARCH_WINDOW + 1)],
+        np.uint64,
+    )
+    .view(f"V{_SEARCH_WINDOW}")
+    .ravel()
+)
 
 
 @dataclass(frozen=True)
@@ -231,9 +239,7 @@ def _plan(template: LineTemplate) -> _Plan | None:
         stop = _QUOTE if slot.kind == "string" else template.literals[k + 1][0]
         kind: _StepKind = "string" if slot.kind == "string" else "scalar"
         choices: tuple[tuple[int, bytes], ...] = ()
-        # Value words read with the literal: room for a value somewhat longer than the first
-        # line's and the stop byte; lines whose value ends further on are read again.
-        words = max(2, -(-(slot.window // 2 + 1) // 8) - 1)
+        words = _SEARCH_WINDOW // 8
         if slot.key in ("model_a", "model_b"):
             kind = "name"
         elif slot.key == "winner":
@@ -279,14 +285,6 @@ def _ctz(x: U64Array) -> IntArray:
     return np.bitwise_count((x & (~x + np.uint64(1))) - np.uint64(1)).astype(np.int64)
 
 
-def _all_columns(mask: BoolArray) -> BoolArray:
-    # Column-wise AND: for a handful of columns this beats a reduce along the short axis.
-    out = mask[:, 0].copy()
-    for column in range(1, mask.shape[1]):
-        out &= mask[:, column]
-    return out
-
-
 def _byte_flags(x: U64Array) -> U64Array:
     """0x80 in every byte of x that is zero (exact: no carries between bytes)."""
     return ~(((x & _LOW7) + _LOW7) | x) & _HIGH
@@ -305,16 +303,17 @@ class _Value:
 
 
 def _mask_past_end(columns: list[U64Array], length: IntArray, ok: BoolArray) -> list[U64Array]:
-    """Zero the bytes past each value's end (in place), keeping at least two columns."""
+    """The columns with the bytes past each value's end zeroed, at least two of them."""
     longest = int(length.max(where=ok, initial=0))
     shortest = int(length.min(where=ok, initial=_LONG_VALUE))
     count = max(2, -(-longest // 8))
-    while len(columns) < count:
-        columns.append(np.zeros(len(length), np.uint64))
+    out = []
     for index in range(count):
+        column = columns[index] if index < len(columns) else np.zeros(len(length), np.uint64)
         if 8 * index + 8 > shortest:
-            columns[index] &= _BYTE_MASKS[np.clip(length - 8 * index, 0, 8)]
-    return columns[:count]
+            column = column & _BYTE_MASKS[np.clip(length - 8 * index, 0, 8)]
+        out.append(column)
+    return out
 
 
 def _value_read(
@@ -323,37 +322,59 @@ def _value_read(
     """Each value's length (up to the first stop byte; _LONG_VALUE where none within that many
     bytes) and its bytes as word columns, zeroed past the end.
 
-    The words gathered with the literal are searched first; lines whose value goes on are read
-    again, 64 bytes and then _LONG_VALUE bytes from the value's start."""
+    The words gathered with the literal are searched first (a compare of the window's bytes packed
+    into one word of flag bits a line); lines whose value goes on are read again, _LONG_VALUE
+    bytes from the value's start."""
     first = step.head // 8
-    columns = [np.ascontiguousarray(rows[:, column]) for column in range(first, rows.shape[1])]
-    length = _stop_search(columns, step.stop)
+    columns = [rows[:, column] for column in range(first, rows.shape[1])]
+    if rows.shape[1] - first == 8:
+        window = rows.view(np.uint8)[:, step.head :]
+        length = _ctz(np.packbits(window == step.stop, bitorder="little").view(np.uint64))
+        length[length == _SEARCH_WINDOW] = _LONG_VALUE
+    else:
+        length = _stop_search(columns, step.stop)
     longer = np.flatnonzero((length == _LONG_VALUE) & ok)
-    for width in (64, _LONG_VALUE):
-        if len(longer) == 0:
-            break
+    if len(longer):
         limit = len(buf) - BACK_PAD
-        more = _gather(buf, np.minimum(start[longer], limit), width)
-        more_columns = [np.ascontiguousarray(more[:, column]) for column in range(width // 8)]
+        more = _gather(buf, np.minimum(start[longer], limit), _LONG_VALUE)
+        more_columns = [more[:, column] for column in range(_LONG_VALUE // 8)]
         more_length = _stop_search(more_columns, step.stop)
         length[longer] = more_length
         found = np.flatnonzero(more_length < _LONG_VALUE)
         if len(found):
             count = -(-int(more_length[found].max()) // 8)
+            columns = [column.copy() for column in columns]
             columns.extend(np.zeros(len(start), np.uint64) for _ in range(len(columns), count))
             for index in range(count):
                 columns[index][longer[found]] = more_columns[index][found]
-        longer = longer[more_length == _LONG_VALUE]
-    return length, _mask_past_end(columns, length, ok & (length < _LONG_VALUE))
+            return length, _mask_past_end(columns, length, ok & (length < _LONG_VALUE))
+    valid = ok & (length < _LONG_VALUE)
+    longest = int(length.max(where=valid, initial=0))
+    shortest = int(length.min(where=valid, initial=_LONG_VALUE))
+    if rows.shape[1] - first == 8 and -(-longest // 8) - shortest // 8 >= 3:
+        # Several words to cut per line (names of many lengths): one gathered row of masks a line
+        # (indexed by the length) and one AND beat masking word by word.
+        masks = _WINDOW_MASKS[np.minimum(length, _SEARCH_WINDOW)].view(np.uint64).reshape(len(length), 8)
+        kept = rows[:, first:] & masks
+        return length, [kept[:, column] for column in range(max(2, -(-longest // 8)))]
+    return length, _mask_past_end(columns, length, valid)
+
+
+# Multiplying the 0x01 bits of a word's bytes by this gathers them into its top byte.
+_GATHER_BITS: Final = np.uint64(0x0102_0408_1020_4080)
 
 
 def _stop_search(columns: list[U64Array], stop: int) -> IntArray:
     """The index of the first `stop` byte in each row of words; _LONG_VALUE where there is none."""
     stop_word = np.uint64(int.from_bytes(bytes([stop]) * 8, "little"))
     length = np.full(len(columns[0]), _LONG_VALUE, np.int64)
-    for index in reversed(range(len(columns))):
-        flags = _first_zero_flags(columns[index] ^ stop_word)
-        length = np.where(flags != 0, 8 * index + (_ctz(flags) >> 3), length)
+    for group in reversed(range(0, len(columns), 8)):
+        # One bit a byte for up to 8 words (64 bytes), then the lowest set bit.
+        mask = np.zeros(len(columns[0]), np.uint64)
+        for index, column in enumerate(columns[group : group + 8]):
+            flags = _first_zero_flags(column ^ stop_word)
+            mask |= ((flags >> np.uint64(7)) * _GATHER_BITS >> np.uint64(56)) << np.uint64(8 * index)
+        length = np.where(mask != 0, 8 * group + _ctz(mask), length)
     return length
 
 
@@ -424,7 +445,7 @@ def lines_scan(*, buf: U8Array, starts: IntArray, ends: IntArray, template: Line
     Returns None when the template cannot carry a battle (a required field missing or mistyped).
     """
     plan = _plan(template)
-    if plan is None:
+    if plan is None or sys.byteorder != "little":  # the word arithmetic reads bytes little-endian
         return None
     limit = len(buf) - BACK_PAD
     n = len(starts)
@@ -485,10 +506,15 @@ def _scalar_ok(value: _Value) -> BoolArray:
 
 
 def _digest(columns: list[U64Array], length: IntArray) -> U64Array:
-    digest = length.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    for column in columns:
-        digest = (digest ^ column) * np.uint64(0xBF58476D1CE4E5B9)
-    return digest ^ (digest >> np.uint64(29))
+    # Any mix will do: codes are verified against the strings' bytes (string_codes).
+    digest = length.astype(np.uint64)
+    for index, column in enumerate(columns):
+        digest = digest ^ (column * np.uint64(_MIX[index % len(_MIX)]))
+    # Fold the high half down before the last multiplication: the table uses the top bits.
+    return (digest ^ (digest >> np.uint64(32))) * np.uint64(0x9E37_79B9_7F4A_7C15)
+
+
+_MIX: Final = (0xBF58_476D_1CE4_E5B9, 0x94D0_49BB_1331_11EB, 0xD6E8_FEB8_6659_FD93, 0xFF51_AFD7_ED55_8CCD)
 
 
 def string_codes(*, columns: list[U64Array], length: IntArray) -> tuple[IntArray, list[bytes]]:
@@ -501,23 +527,23 @@ def string_codes(*, columns: list[U64Array], length: IntArray) -> tuple[IntArray
         return np.zeros(0, np.int64), []
     digest = _digest(columns, length)
     # Names repeat heavily: collect the distinct ones from a sample and look rows up in a small
-    # direct-address table; rows the sample missed fall back to sorting.
-    table = np.unique(digest[:: max(1, len(digest) // 2048)])
+    # direct-address table (on the digest's top bits); rows the sample missed fall back to sorting.
+    step = max(1, len(digest) // 2048)
+    table, sampled = np.unique(digest[::step], return_index=True)
+    representative = sampled * step
     bits = max(8, len(table).bit_length() + 8)
     bucket_of = (table >> np.uint64(64 - bits)).astype(np.int64)
+    missing = np.ones(1, np.bool_)
     if len(np.unique(bucket_of)) == len(table):
         lookup = np.zeros(1 << bits, np.int64)
         lookup[bucket_of] = np.arange(len(table))
         code = lookup[(digest >> np.uint64(64 - bits)).astype(np.int64)]
         missing = table[code] != digest
-    else:
-        code = np.zeros(len(digest), np.int64)
-        missing = np.ones(len(digest), np.bool_)
     if missing.any():
-        table = np.unique(np.concatenate([table, digest[missing]]))
+        table = np.unique(np.concatenate([table, digest[missing] if len(missing) > 1 else digest]))
         code = np.searchsorted(table, digest).astype(np.int64)
-    representative = np.zeros(len(table), np.int64)
-    representative[code] = np.arange(len(digest))
+        representative = np.zeros(len(table), np.int64)
+        representative[code] = np.arange(len(digest))
     same = length == length[representative][code]
     for column in columns:
         same &= column == column[representative][code]
