@@ -6,6 +6,7 @@ import io
 import itertools
 from typing import Any
 
+from django.test import Client
 from PIL import Image
 
 from arena.models import Battle, Model, Response, Side, Turn
@@ -44,3 +45,19 @@ def image_bytes(
     mode = "RGBA" if fmt in {"PNG", "WEBP"} and save.pop("alpha", False) else "RGB"
     Image.new(mode, size, color).save(out, format=fmt, **save)
     return out.getvalue()
+
+
+def voter_client() -> tuple[Client, str]:
+    """A browser-like client with a voting session and its CSRF token."""
+    client = Client(enforce_csrf_checks=True)
+    token = client.get("/api/v1/session").json()["csrf_token"]
+    return client, token
+
+
+def vote_post(client: Client, token: str, battle_id: object, winner: str = "model_a") -> Any:
+    return client.post(
+        f"/api/v1/battles/{battle_id}/vote",
+        data={"winner": winner},
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )

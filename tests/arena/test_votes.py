@@ -3,24 +3,9 @@ from django.test import Client
 
 from arena.models import Response, Vote
 from leaderboard.models import OnlineRating
-from tests.factories import battle_make
+from tests.factories import battle_make, vote_post, voter_client
 
 pytestmark = pytest.mark.django_db
-
-
-def _voter_client() -> tuple[Client, str]:
-    client = Client(enforce_csrf_checks=True)
-    token = client.get("/api/v1/session").json()["csrf_token"]
-    return client, token
-
-
-def _vote(client: Client, token: str, battle_id: object, winner: str = "model_a"):
-    return client.post(
-        f"/api/v1/battles/{battle_id}/vote",
-        data={"winner": winner},
-        content_type="application/json",
-        headers={"X-CSRFToken": token},
-    )
 
 
 def _own_battle(client: Client, **fields):
@@ -28,9 +13,9 @@ def _own_battle(client: Client, **fields):
 
 
 def test_vote_reveals_models_and_moves_online_elo():
-    client, token = _voter_client()
+    client, token = voter_client()
     battle = _own_battle(client)
-    response = _vote(client, token, battle.pk, "model_a")
+    response = vote_post(client, token, battle.pk, "model_a")
     assert response.status_code == 200
     body = response.json()
     assert body["model_a"]["slug"] == battle.model_a.slug
@@ -42,17 +27,17 @@ def test_vote_reveals_models_and_moves_online_elo():
 
 
 def test_tie_moves_nothing_between_equals():
-    client, token = _voter_client()
+    client, token = voter_client()
     battle = _own_battle(client)
-    body = _vote(client, token, battle.pk, "tie (bothbad)").json()
+    body = vote_post(client, token, battle.pk, "tie (bothbad)").json()
     assert body["elo"]["model_a"]["after"] == pytest.approx(1000.0)
 
 
 def test_second_vote_is_a_409_and_changes_nothing():
-    client, token = _voter_client()
+    client, token = voter_client()
     battle = _own_battle(client)
-    assert _vote(client, token, battle.pk, "model_a").status_code == 200
-    again = _vote(client, token, battle.pk, "model_b")
+    assert vote_post(client, token, battle.pk, "model_a").status_code == 200
+    again = vote_post(client, token, battle.pk, "model_b")
     assert again.status_code == 409
     assert "already has a vote" in again.json()["detail"]
     assert Vote.objects.get(battle=battle).winner == "model_a"
@@ -60,43 +45,43 @@ def test_second_vote_is_a_409_and_changes_nothing():
 
 
 def test_vote_before_both_answers_finish_is_a_409():
-    client, token = _voter_client()
+    client, token = voter_client()
     battle = _own_battle(client)
     Response.objects.filter(turn__battle=battle, side="b").update(status=Response.Status.STREAMING)
-    response = _vote(client, token, battle.pk)
+    response = vote_post(client, token, battle.pk)
     assert response.status_code == 409
     assert "both answers have finished" in response.json()["detail"]
     assert not Vote.objects.exists()
 
 
 def test_vote_on_a_failed_side_is_refused():
-    client, token = _voter_client()
+    client, token = voter_client()
     battle = _own_battle(client)
     Response.objects.filter(turn__battle=battle, side="a").update(status=Response.Status.FAILED)
-    response = _vote(client, token, battle.pk)
+    response = vote_post(client, token, battle.pk)
     assert response.status_code == 409
     assert "Retry with a new pair" in response.json()["detail"]
 
 
 def test_only_the_creator_may_vote():
-    owner, _ = _voter_client()
+    owner, _ = voter_client()
     battle = _own_battle(owner)
-    stranger, token = _voter_client()
-    response = _vote(stranger, token, battle.pk)
+    stranger, token = voter_client()
+    response = vote_post(stranger, token, battle.pk)
     assert response.status_code == 403
     assert not Vote.objects.exists()
 
 
 def test_unknown_winner_is_a_readable_422():
-    client, token = _voter_client()
+    client, token = voter_client()
     battle = _own_battle(client)
-    response = _vote(client, token, battle.pk, "model_c")
+    response = vote_post(client, token, battle.pk, "model_c")
     assert response.status_code == 422
     assert "winner" in response.json()["detail"]
 
 
 def test_vote_without_csrf_token_is_refused():
-    client, _ = _voter_client()
+    client, _ = voter_client()
     battle = _own_battle(client)
     response = client.post(
         f"/api/v1/battles/{battle.pk}/vote", data={"winner": "tie"}, content_type="application/json"
@@ -106,17 +91,17 @@ def test_vote_without_csrf_token_is_refused():
 
 
 def test_vote_on_unknown_battle_is_404():
-    client, token = _voter_client()
-    response = _vote(client, token, "00000000-0000-0000-0000-000000000000")
+    client, token = voter_client()
+    response = vote_post(client, token, "00000000-0000-0000-0000-000000000000")
     assert response.status_code == 404
 
 
 def test_voted_battle_state_names_the_models():
-    client, token = _voter_client()
+    client, token = voter_client()
     battle = _own_battle(client)
     before = client.get(f"/api/v1/battles/{battle.pk}").json()
     assert before["models"] is None and before["can_vote"] is True
-    _vote(client, token, battle.pk, "model_b")
+    vote_post(client, token, battle.pk, "model_b")
     after = client.get(f"/api/v1/battles/{battle.pk}").json()
     assert after["state"] == "voted"
     assert after["models"]["a"]["slug"] == battle.model_a.slug

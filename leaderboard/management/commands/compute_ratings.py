@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -12,6 +11,7 @@ import numpy as np
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from leaderboard.management.text_table import text_table
 from leaderboard.ratings.battle_file import battles_read
 from leaderboard.ratings.battle_set import battles_filter
 from leaderboard.ratings.leaderboard import LeaderboardResult, leaderboard_compute
@@ -33,19 +33,6 @@ def ratings_file_compute(*, path: Path, anony_only: bool, bootstrap: int, seed: 
 
 def _number(value: float | None, digits: int) -> str:
     return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
-
-
-def _table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(
-            cell.ljust(w) if i == 1 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(line.rstrip() for line in lines)
 
 
 class Command(BaseCommand):
@@ -106,4 +93,4 @@ class Command(BaseCommand):
             if len(components) > 1
             else f"\n\n{len(rows)} models."
         )
-        self.stdout.write(_table(table) + note)
+        self.stdout.write(text_table(rows=table, left_column=1) + note)

@@ -9,19 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from arena.errors import ArenaError
 from leaderboard.general_level import NON_LANGUAGE_MODALITIES, GeneralLevelReport
 from leaderboard.general_level_files import general_level_path_read
-
-
-def _table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(
-            cell.ljust(w) if i == 0 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(line.rstrip() for line in lines)
+from leaderboard.management.text_table import text_table
 
 
 class Command(BaseCommand):
@@ -74,4 +62,4 @@ class Command(BaseCommand):
         summary = (
             f"{len(reports)} models, {len(tasks)} tasks; each placed at its highest level scoring above 0."
         )
-        return _table(rows) + "\n\n" + summary
+        return text_table(rows=rows, left_column=0) + "\n\n" + summary
