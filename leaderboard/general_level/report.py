@@ -29,14 +29,10 @@ class TaskScore:
         return self.score if self.won else 0.0
 
 
-@dataclass(frozen=True)
-class GroupScore:
-    """The comprehension or the generation tasks of one modality (M or N of them)."""
+class _TaskCounts:
+    """How many of a set of tasks there are, are supported, and beat the SoTA."""
 
-    group: Group
     tasks: tuple[TaskScore, ...]
-    mean: float  # S_C2 / S_G2: every task's score, averaged over all tasks of the group
-    winning_mean: float  # S_C / S_G: only scores that beat the SoTA, averaged the same way
 
     @property
     def task_count(self) -> int:
@@ -49,6 +45,16 @@ class GroupScore:
     @property
     def won_count(self) -> int:
         return sum(1 for t in self.tasks if t.won)
+
+
+@dataclass(frozen=True)
+class GroupScore(_TaskCounts):
+    """The comprehension or the generation tasks of one modality (M or N of them)."""
+
+    group: Group
+    tasks: tuple[TaskScore, ...]
+    mean: float  # S_C2 / S_G2: every task's score, averaged over all tasks of the group
+    winning_mean: float  # S_C / S_G: only scores that beat the SoTA, averaged the same way
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,24 +106,12 @@ class ModalityScore:
 
 
 @dataclass(frozen=True)
-class LanguageScore:
+class LanguageScore(_TaskCounts):
     """The T language (nlp) tasks; `winning_mean` is S_L."""
 
     tasks: tuple[TaskScore, ...]
     mean: float
     winning_mean: float
-
-    @property
-    def task_count(self) -> int:
-        return len(self.tasks)
-
-    @property
-    def supported_count(self) -> int:
-        return sum(1 for t in self.tasks if t.supported)
-
-    @property
-    def won_count(self) -> int:
-        return sum(1 for t in self.tasks if t.won)
 
     def to_api_dict(self) -> dict[str, Any]:
         return {
