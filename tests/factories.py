@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import itertools
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.test import Client
+from openpyxl import Workbook
 from PIL import Image
 
 from arena.models import Battle, Model, Response, Side, Turn
@@ -61,3 +63,16 @@ def vote_post(client: Client, token: str, battle_id: object, winner: str = "mode
         content_type="application/json",
         headers={"X-CSRFToken": token},
     )
+
+
+def workbook_bytes(sheets: Mapping[str, Sequence[Sequence[object]]]) -> bytes:
+    """An .xlsx file with one sheet per entry, rows as given (General-Bench layout in the tests)."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(list(row))
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import os
-from collections.abc import Mapping, Sequence
 
 import pytest
-from openpyxl import Workbook
 
 from leaderboard.general_level_services import general_level_import
+from tests.factories import workbook_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 
@@ -24,23 +22,11 @@ def _sheets(beta_vqa: float) -> dict[str, list[list[object]]]:
     }
 
 
-def _workbook(sheets: Mapping[str, Sequence[Sequence[object]]]) -> bytes:
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for title, rows in sheets.items():
-        sheet = workbook.create_sheet(title)
-        for row in rows:
-            sheet.append(list(row))
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
 def test_board_updates_live_and_explains_a_model(browser_page, live_stack):
     from playwright.sync_api import expect
 
     page = browser_page
-    general_level_import(data=_workbook(_sheets(beta_vqa=40)), filename="first.xlsx")
+    general_level_import(data=workbook_bytes(_sheets(beta_vqa=40)), filename="first.xlsx")
 
     page.goto(live_stack.base_url + "/leaderboard/general-level/")
     board = page.locator("#gl-board")
@@ -53,7 +39,7 @@ def test_board_updates_live_and_explains_a_model(browser_page, live_stack):
 
     # A marker on the window survives only if the page is not reloaded.
     page.evaluate("window.__sameDocument = true")
-    general_level_import(data=_workbook(_sheets(beta_vqa=55)), filename="second.xlsx")
+    general_level_import(data=workbook_bytes(_sheets(beta_vqa=55)), filename="second.xlsx")
 
     # Beta now beats the VQA SoTA: image Level-3 (55 + 0)/2 = 27.50, overall over four modalities 6.88.
     expect(level3.locator('tr[data-model="beta"] td[data-level="L3"]')).to_have_text("6.88", timeout=15_000)

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
 
 from leaderboard.general_level import (
     GeneralLevelImport,
@@ -17,6 +16,7 @@ from leaderboard.general_level import (
     general_level_load_xlsx,
     general_level_parse_json,
 )
+from tests.factories import workbook_bytes
 
 Rows = Sequence[Sequence[object]]
 HEADER: list[object] = ["Task", "Metrics", "SoTA Performance", "alpha", "beta"]
@@ -28,13 +28,7 @@ SHEETS: dict[str, Rows] = {
 
 
 def workbook_save(path: Path, sheets: Mapping[str, Rows]) -> Path:
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for title, rows in sheets.items():
-        sheet = workbook.create_sheet(title)
-        for row in rows:
-            sheet.append(list(row))
-    workbook.save(path)
+    path.write_bytes(workbook_bytes(sheets))
     return path
 
 

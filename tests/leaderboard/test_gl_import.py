@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from openpyxl import Workbook
 
 from arena.errors import InvalidInput, UnsupportedMedia
 from arena.models import Model
 from leaderboard import general_level_services
 from leaderboard.general_level_services import general_level_import
 from leaderboard.models import Task, TaskScore
-from tests.factories import model_make
+from tests.factories import model_make, workbook_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -27,18 +25,6 @@ SHEETS: dict[str, list[list[object]]] = {
     "NLP": [HEADER, ["QA", "ACC", 60, 70, "-"]],
     "Notes": [["anything"]],
 }
-
-
-def workbook_bytes(sheets: Mapping[str, Sequence[Sequence[object]]]) -> bytes:
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for title, rows in sheets.items():
-        sheet = workbook.create_sheet(title)
-        for row in rows:
-            sheet.append(list(row))
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 
 
 def _snapshot() -> list[object]:
