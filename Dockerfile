@@ -5,6 +5,6 @@ COPY pyproject.toml ./
 COPY . .
 # CPU torch by default; a GPU image installs the CUDA build of torch==2.13.0 instead.
 RUN pip install --no-cache-dir --extra-index-url https://download.pytorch.org/whl/cpu -e '.[worker]'
-RUN DJANGO_SECRET_KEY=build DJANGO_DEBUG=0 DATABASE_URL=postgresql://x@localhost/x REDIS_URL=redis://localhost \
-    python manage.py collectstatic --noinput
+# collectstatic needs neither database nor Redis (manage.py starts no server for it), only a key.
+RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput
 EXPOSE 8000

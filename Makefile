@@ -10,7 +10,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test venv lint typecheck clean-data
+.PHONY: run test venv lint typecheck clean-data bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,9 +29,30 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
+# mypy's django plugin loads the settings, which (debug off) want a secret key; any will do here.
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy .
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-typecheck-only} $(VENV)/bin/mypy .
 
 clean-data:
 	rm -rf .data
+
+# The rating benchmarks in bench/: ours against arena-rank and the usual approach (bench/RESULTS.md).
+# arena-rank pins its own numpy and jax, so it gets a virtual environment of its own, .venv-bench;
+# BENCH_ARGS go to bench/ratings_bench.py.
+# bench/snapshot_bench.py replaces the votes of its database, so it runs only with BENCH_DATABASE_URL.
+BENCH_VENV ?= .venv-bench
+
+$(BENCH_VENV)/.installed: bench/requirements.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q -r bench/requirements.txt 2>&1 | { grep -v '^WARNING: Location' || true; }
+	touch $@
+
+bench: $(STAMP) $(BENCH_VENV)/.installed
+	$(PY) bench/ratings_bench.py --arena-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
+	@if [ -n "$(BENCH_DATABASE_URL)" ]; then \
+		DATABASE_URL='$(BENCH_DATABASE_URL)' $(PY) bench/snapshot_bench.py; \
+	else \
+		echo "bench/snapshot_bench.py not run: set BENCH_DATABASE_URL to a scratch database"; \
+	fi

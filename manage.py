@@ -2,9 +2,37 @@
 import os
 import sys
 
+# Subcommands that never open the database or Redis, so they run without starting the embedded
+# servers: Django's offline tools and ours that only read files.
+COMMANDS_WITHOUT_SERVICES = frozenset(
+    {
+        "help",
+        "version",
+        "check",
+        "diffsettings",
+        "makemigrations",
+        "collectstatic",
+        "findstatic",
+        "compute_ratings",
+        "general_level",
+    }
+)
+
+
+def _services_needed(argv: list[str]) -> bool:
+    if len(argv) < 2 or argv[1].startswith("-") or argv[1] in COMMANDS_WITHOUT_SERVICES:
+        return False
+    # Asking any command for its help or version runs nothing.
+    return not ({"-h", "--help", "--version"} & set(argv[2:]))
+
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from config.services import secret_key_ensure, services_ensure
+
+    secret_key_ensure()
+    if _services_needed(sys.argv):
+        services_ensure()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

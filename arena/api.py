@@ -8,13 +8,15 @@ from typing import Any, Literal
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from ninja import File, Form, Router, Schema, Status, UploadedFile
-from ninja.utils import check_csrf
 
 from arena import selectors, services
-from arena.errors import NotAllowed, NotFound, PayloadTooLarge
 from arena.identity import ip_hash_get, voter_id_get
 from arena.media import image_asset_create, media_asset_read
 from arena.models import Battle, MediaAsset
+from arena.signals import RatingChange, VoteReveal
+from core.api import ErrorOut
+from core.errors import NotFound
+from core.guards import csrf_require, upload_size_check
 
 router = Router(tags=["arena"])
 
@@ -50,37 +52,23 @@ class VoteOut(Schema):
     model_a: ModelOut
     model_b: ModelOut
     winner: str
-    elo: dict[str, RatingChangeOut]
-
-
-class ErrorOut(Schema):
-    detail: str
-
-
-def _csrf_require(request: HttpRequest) -> None:
-    if check_csrf(request) is not None:
-        raise NotAllowed(
-            "Your session's security token is missing or out of date. "
-            "Fetch /api/v1/session and send its csrf_token as the X-CSRFToken header."
-        )
+    elo: dict[str, RatingChangeOut] | None
 
 
 def _image_from_upload(image: UploadedFile | None) -> list[MediaAsset]:
     if image is None:
         return []
-    from django.conf import settings
-
-    limit = settings.ARENA_MAX_UPLOAD_BYTES
-    if image.size is not None and image.size > limit:
-        raise PayloadTooLarge(
-            f"The image is {image.size / 1_000_000:.1f} MB; the limit is {limit / 1_000_000:.0f} MB."
-        )
+    upload_size_check(size=image.size, what="image")
     return [image_asset_create(data=image.read())]
 
 
 def _battle_created(battle: Battle) -> dict[str, Any]:
     payload = selectors.battle_payload(battle=selectors.battle_get(battle_id=battle.pk))
     return {"id": payload["id"], "state": payload["state"], "stream": f"/ws/battles/{battle.pk}/"}
+
+
+def _reveal(reveal: VoteReveal | None) -> dict[str, RatingChange] | None:
+    return None if reveal is None else {"model_a": reveal.model_a, "model_b": reveal.model_b}
 
 
 @router.get("/session", response=SessionOut, summary="Start or resume a voting session")
@@ -109,7 +97,7 @@ def models_list(request: HttpRequest) -> list[dict[str, Any]]:
 def battle_create(
     request: HttpRequest, prompt: str = Form(""), image: UploadedFile | None = File(None)
 ) -> Status[dict[str, Any]]:
-    _csrf_require(request)
+    csrf_require(request=request)
     battle = services.battle_create(
         prompt=prompt,
         attachments=_image_from_upload(image),
@@ -137,7 +125,7 @@ def battle_turn_create(
     prompt: str = Form(""),
     image: UploadedFile | None = File(None),
 ) -> Status[dict[str, Any]]:
-    _csrf_require(request)
+    csrf_require(request=request)
     services.turn_append(
         battle_id=battle_id,
         voter_id=voter_id_get(request=request),
@@ -153,7 +141,7 @@ def battle_turn_create(
     summary="Vote, then learn which models answered",
 )
 def battle_vote(request: HttpRequest, battle_id: uuid.UUID, payload: VoteIn) -> dict[str, Any]:
-    _csrf_require(request)
+    csrf_require(request=request)
     result = services.vote_cast(
         battle_id=battle_id,
         voter_id=voter_id_get(request=request),
@@ -164,7 +152,7 @@ def battle_vote(request: HttpRequest, battle_id: uuid.UUID, payload: VoteIn) -> 
         "model_a": selectors.model_public(result.battle.model_a),
         "model_b": selectors.model_public(result.battle.model_b),
         "winner": result.vote.winner,
-        "elo": {"model_a": result.change_a, "model_b": result.change_b},
+        "elo": _reveal(result.reveals.get("elo")),
     }
 
 
@@ -174,7 +162,7 @@ def battle_vote(request: HttpRequest, battle_id: uuid.UUID, payload: VoteIn) -> 
     summary="Put the same prompt to a new pair",
 )
 def battle_retry(request: HttpRequest, battle_id: uuid.UUID) -> Status[dict[str, Any]]:
-    _csrf_require(request)
+    csrf_require(request=request)
     battle = services.battle_retry(
         battle_id=battle_id, voter_id=voter_id_get(request=request), ip_hash=ip_hash_get(request=request)
     )

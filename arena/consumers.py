@@ -7,8 +7,7 @@ import uuid
 from channels.db import database_sync_to_async
 
 from arena.models import Battle
-from config.consumers import GroupStreamConsumer
-from workers.streaming import battle_group
+from core.realtime import GroupStreamConsumer, battle_group
 
 
 @database_sync_to_async

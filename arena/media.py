@@ -11,8 +11,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from arena.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 from arena.models import MediaAsset
+from core.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
+from core.guards import upload_size_check
 
 ACCEPTED_IMAGE_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
@@ -72,13 +73,9 @@ def _image_normalise(image: Image.Image) -> tuple[bytes, str, int, int]:
 
 def image_asset_create(*, data: bytes) -> MediaAsset:
     """Validate an uploaded image and store it; the same picture is stored once."""
-    limit = settings.ARENA_MAX_UPLOAD_BYTES
     if not data:
         raise InvalidInput("The uploaded image is empty.")
-    if len(data) > limit:
-        raise PayloadTooLarge(
-            f"The image is {len(data) / 1_000_000:.1f} MB; the limit is {limit / 1_000_000:.0f} MB."
-        )
+    upload_size_check(size=len(data), what="image")
     encoded, mime_type, width, height = _image_normalise(_image_decode(data))
     sha256 = hashlib.sha256(encoded).hexdigest()
     path = media_path(sha256=sha256, mime_type=mime_type)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from collections.abc import Collection, Sequence
 
-from arena.errors import Unavailable
 from arena.models import Model
+from core.errors import Unavailable
 
 
 def pair_draw(

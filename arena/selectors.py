@@ -8,8 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Prefetch
 
-from arena.errors import NotFound
 from arena.models import Battle, Model, Response, Turn, TurnAttachment, Vote
+from core.errors import NotFound
 
 
 def model_public(model: Model) -> dict[str, Any]:

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from arena.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from arena import signals
+from arena.answers import responses_enqueue
 from arena.models import Battle, MediaAsset, Model, Response, Side, Turn, TurnAttachment, Vote, Winner
 from arena.pairing import pair_draw
-from leaderboard.services import RatingChange, online_rating_apply
-from leaderboard.snapshot_services import arena_board_publish_on_commit, battle_categories_label
-from workers.dispatch import responses_enqueue
+from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 
 
 def _prompt_clean(prompt: str) -> str:
@@ -107,15 +106,14 @@ def turn_append(
 class VoteResult:
     battle: Battle
     vote: Vote
-    change_a: RatingChange
-    change_b: RatingChange
+    reveals: dict[str, signals.VoteReveal]
 
 
 def vote_cast(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str, winner: str) -> VoteResult:
-    """Record the one vote of a battle and move both models' online Elo in the same transaction.
+    """Record the one vote of a battle and tell the layers above (`arena.signals.vote_cast`).
 
-    The vote keeps the categories of the battle's prompts (for the per-category leaderboards), and
-    open arena board pages hear of the new online Elo once the vote is committed.
+    The receivers run in the vote's transaction: what they move (the online Elo, the vote's
+    categories) commits with the vote or not at all, and what they return is shown in the reveal.
     """
     if winner not in Winner.values:
         choices = ", ".join(f'"{value}"' for value in Winner.values)
@@ -125,18 +123,13 @@ def vote_cast(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str, winner
         if Vote.objects.filter(battle=battle).exists():
             raise Conflict("This battle already has a vote.")
         _latest_responses_check(battle=battle, action="vote")
-        vote = Vote.objects.create(
-            battle=battle,
-            winner=winner,
-            voter_id=voter_id,
-            ip_hash=ip_hash,
-            categories=battle_categories_label(battle=battle),
-        )
-        change_a, change_b = online_rating_apply(
-            model_a=battle.model_a, model_b=battle.model_b, winner=winner
-        )
-        arena_board_publish_on_commit()
-    return VoteResult(battle=battle, vote=vote, change_a=change_a, change_b=change_b)
+        vote = Vote.objects.create(battle=battle, winner=winner, voter_id=voter_id, ip_hash=ip_hash)
+        answers = signals.vote_cast.send(sender=Vote, vote=vote, battle=battle)
+    reveals: dict[str, signals.VoteReveal] = {}
+    for _, answer in answers:
+        if isinstance(answer, signals.VoteReveal):
+            reveals[answer.key] = answer
+    return VoteResult(battle=battle, vote=vote, reveals=reveals)
 
 
 def battle_retry(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str) -> Battle:

@@ -1,16 +1,25 @@
-"""Benchmark: full leaderboard recompute from a 1M-battle JSON-lines file, against the usual approach.
+"""Benchmark: a 1M-battle JSON-lines file rated three ways, side by side in one run.
 
 Run:  .venv/bin/python bench/ratings_bench.py [--battles 1000000] [--models 100] [--repeat 3]
-      [--name-style fixed|varied]
+      [--name-style fixed|varied] [--arena-python PYTHON] [--skip-arena-rank] [--skip-baseline]
 
 Generates a seeded battle file (model names arena-model-000..., or with --name-style varied 3-45
-byte names like real arena ones), then times, in this process:
-  ours      battles_read (chunked, vectorised JSON-lines scan) -> battles_aggregate -> bt_fit (Newton)
-            -> bootstrap_intervals (100 rounds, stacked Newton) -> ranks_compute
-  baseline  json.loads per line -> aggregated rows (np.unique) -> Generator.multinomial resamples of
-            the rows -> one scipy L-BFGS-B fit of the BT log-likelihood per round (weighted-mean loss,
-            analytic gradient, from 0, gtol 1e-6) -> percentiles -> ranks
-Read and compute times are reported separately, with the process CPU time (the machine may be
+byte names like real arena ones), then, alternating so that all see the same machine load, times:
+  (a) command     `python manage.py compute_ratings --battles FILE --json` as a subprocess, as a user
+                  runs it: wall time including interpreter start-up, Django setup, read, fit, 100
+                  bootstrap rounds, intervals, ranks, online Elo replay and the JSON out
+  (b) arena-rank  LMArena's ranking library as its README runs it (bench/arena_rank_run.py:
+                  pandas read_json -> PairDataset.from_pandas -> BradleyTerry
+                  .compute_ratings_and_cis, sandwich intervals, its default), as a subprocess with a
+                  timeout, wall time including start-up; --arena-python picks the interpreter that
+                  has arena-rank (default: this one)
+  (c) baseline    "the usual approach", timed inside this process (no start-up): json.loads per line
+                  -> aggregated rows (np.unique) -> Generator.multinomial resamples of the rows -> one
+                  scipy L-BFGS-B fit of the BT log-likelihood per round (weighted-mean loss, analytic
+                  gradient, from 0, gtol 1e-6) -> percentiles -> ranks
+and, for the breakdown, our engine inside this process: battles_read (msgspec) -> battles_aggregate
+-> bt_fit (Newton) -> bootstrap_intervals (100 rounds, stacked Newton) -> ranks_compute, with the
+online Elo replay and sandwich intervals timed apart. CPU times are reported too (the machine may be
 shared). OpenBLAS's thread pool makes each small L-BFGS-B call much slower on a busy machine; run
 with OPENBLAS_NUM_THREADS=1 as well to see the baseline at its best.
 """
@@ -22,14 +31,19 @@ import json
 import math
 import os
 import platform
+import resource
 import statistics
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+# sandwich_intervals imports scipy.special on first use; imported here, its timing leaves that out.
+import scipy.special  # noqa: F401
 from scipy.optimize import minimize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -42,6 +56,7 @@ from leaderboard.ratings.online_elo import elo_replay
 from leaderboard.ratings.pair_counts import battles_aggregate
 from leaderboard.ratings.sandwich import sandwich_intervals
 
+ROOT = Path(__file__).resolve().parent.parent
 WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
 ROUNDS = 100
 
@@ -242,6 +257,51 @@ def accuracy_check(path: Path, rounds: int = 10) -> dict[str, float]:
     return {"ours_max_error_points": ours_error, "baseline_max_error_points": baseline_error}
 
 
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _subprocess_timed(argv: Sequence[str], timeout: float) -> tuple[str, float, float]:
+    """(stdout, wall seconds, CPU seconds) of a child process; raises if it fails or times out."""
+    cpu_start = _child_cpu()
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+    wall = time.perf_counter() - start
+    if done.returncode:
+        raise RuntimeError(f"{argv[1]} exited {done.returncode}: {done.stderr.strip()[-2000:]}")
+    return done.stdout, wall, _child_cpu() - cpu_start
+
+
+def command_run(path: Path, timeout: float) -> dict[str, Any]:
+    """(a): the management command, as a user runs it."""
+    argv = [sys.executable, str(ROOT / "manage.py"), "compute_ratings", "--battles", str(path), "--json"]
+    out, wall, cpu = _subprocess_timed(argv, timeout)
+    rows = json.loads(out)
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "ratings": {row["model"]: row["rating"] for row in rows},
+        "rank": {row["model"]: row["rank"] for row in rows},
+    }
+
+
+def arena_rank_run(path: Path, python: str, timeout: float) -> dict[str, Any]:
+    """(b): arena-rank with its default (sandwich) intervals, as its README runs it."""
+    argv = [python, str(ROOT / "bench" / "arena_rank_run.py"), str(path)]
+    out, wall, cpu = _subprocess_timed(argv, timeout)
+    result = json.loads(out)
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "ratings": dict(zip(result["models"], result["ratings"], strict=True)),
+    }
+
+
+def _spread(values: Sequence[float]) -> str:
+    return f"{statistics.median(values):.3f} s ({min(values):.3f}-{max(values):.3f})"
+
+
 def _scalars(run: dict[str, Any]) -> dict[str, float]:
     return {key: round(float(value), 3) for key, value in run.items() if isinstance(value, (int, float))}
 
@@ -253,7 +313,7 @@ def main() -> None:
     parser.add_argument("--battles", type=int, default=1_000_000)
     parser.add_argument("--models", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=3, help="timed repetitions of our pipeline")
+    parser.add_argument("--repeat", type=int, default=3, help="timed repetitions of each")
     parser.add_argument(
         "--path", type=Path, default=None, help="default /tmp/arena-ratings-bench/battles*.jsonl"
     )
@@ -263,6 +323,9 @@ def main() -> None:
         default="fixed",
         help="fixed: arena-model-000 ... (the benchmark); varied: 3-45 byte names like real arena ones",
     )
+    parser.add_argument("--arena-python", default=sys.executable, help="an interpreter with arena-rank")
+    parser.add_argument("--arena-timeout", type=float, default=300.0, help="seconds per arena-rank run")
+    parser.add_argument("--skip-arena-rank", action="store_true")
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
     if args.path is None:
@@ -287,22 +350,48 @@ def main() -> None:
         f"{size_mb:.0f} MB in {generate:.1f} s"
     )
 
-    # Alternate the two so both see the same machine load (the machine may be shared).
+    # Alternate all of them so that each sees the same machine load (the machine may be shared).
+    commands: list[dict[str, Any]] = []
+    peers: list[dict[str, Any]] = []
     ours: list[dict[str, Any]] = []
     baselines: list[dict[str, Any]] = []
     for i in range(args.repeat):
-        ours.append(ours_run(args.path))
-        print(f"ours #{i + 1}: {json.dumps(_scalars(ours[-1]))}")
+        commands.append(command_run(args.path, timeout=600.0))
+        print(f"(a) command #{i + 1}: {commands[-1]['wall_s']:.3f} s wall, {commands[-1]['cpu_s']:.3f} s CPU")
+        if not args.skip_arena_rank:
+            try:
+                peers.append(arena_rank_run(args.path, args.arena_python, args.arena_timeout))
+            except subprocess.TimeoutExpired:
+                print(f"(b) arena-rank #{i + 1}: still running after {args.arena_timeout:.0f} s, stopped")
+            else:
+                run = peers[-1]
+                print(f"(b) arena-rank #{i + 1}: {run['wall_s']:.3f} s wall, {run['cpu_s']:.3f} s CPU")
         if not args.skip_baseline:
             baselines.append(baseline_run(args.path))
-            print(f"baseline #{i + 1}: {json.dumps(_scalars(baselines[-1]))}")
+            print(f"(c) baseline #{i + 1}: {json.dumps(_scalars(baselines[-1]))}")
+        ours.append(ours_run(args.path))
+        print(f"ours in-process #{i + 1}: {json.dumps(_scalars(ours[-1]))}")
+
     keys = ("read_s", "compute_s", "total_s", "cpu_s")
     summary = {key: statistics.median(run[key] for run in ours) for key in keys}
-    print(f"ours median: {json.dumps({k: round(v, 3) for k, v in summary.items()})}")
+    print(f"ours in-process median: {json.dumps({k: round(v, 3) for k, v in summary.items()})}")
+    command = [run["wall_s"] for run in commands]
+    print(f"\n(a) command, wall:            {_spread(command)}")
+    if peers:
+        peer = [run["wall_s"] for run in peers]
+        ratio = statistics.median(peer) / statistics.median(command)
+        print(f"(b) arena-rank sandwich, wall: {_spread(peer)}   (b)/(a) = {ratio:.1f}x")
+        last, theirs = commands[-1]["ratings"], peers[-1]["ratings"]
+        gap = max(abs(last[model] - theirs[model]) for model in last)
+        print(f"    ratings: max |(a) - (b)| {gap:.2f} points (the command fits with the board's prior)")
+    if baselines:
+        base = [run["total_s"] for run in baselines]
+        ratio = statistics.median(base) / statistics.median(command)
+        print(f"(c) baseline, in-process:      {_spread(base)}   (c)/(a) = {ratio:.1f}x")
+    print(f"load average after: {os.getloadavg()}")
     if not baselines:
         return
-    base = {key: statistics.median(run[key] for run in baselines) for key in keys}
-    print(f"baseline median: {json.dumps({k: round(v, 3) for k, v in base.items()})}")
+    base_summary = {key: statistics.median(run[key] for run in baselines) for key in keys}
     last, baseline = ours[-1], baselines[-1]
     a, b, outcome = baseline["battles"]
     same_read = (
@@ -311,7 +400,7 @@ def main() -> None:
         and np.array_equal(b, last["battles"][1])
         and np.array_equal(outcome, last["battles"][2])
     )
-    print(f"read agreement: vectorised read == json.loads per line: {same_read}")
+    print(f"read agreement: battles_read == json.loads per line: {same_read}")
     ci_gap = max(
         np.abs(last["lower"] - baseline["lower"]).max(), np.abs(last["upper"] - baseline["upper"]).max()
     )
@@ -321,12 +410,11 @@ def main() -> None:
         f"same ranks: {bool((last['rank'] == baseline['rank']).all())}"
     )
     print(f"accuracy on the same resamples: {json.dumps(accuracy_check(args.path))}")
-    ratios = {key: base[key] / summary[key] for key in keys}
+    ratios = {key: base_summary[key] / summary[key] for key in keys}
     print(
-        "speed-up (median baseline / median ours): "
+        "in-process speed-up (median baseline / median ours): "
         + ", ".join(f"{k[:-2]} {v:.1f}x" for k, v in ratios.items())
     )
-    print(f"load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

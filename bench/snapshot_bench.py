@@ -126,7 +126,7 @@ def _fill(*, votes: int, models: int, seed: int) -> None:
                 copy.write(rows.getvalue())
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Battle._meta.db_table}; ANALYZE {Vote._meta.db_table}")
-    from leaderboard.services import online_ratings_replay
+    from leaderboard.boards.arena.online_elo import online_ratings_replay
 
     replayed = online_ratings_replay()
     print(f"filled in {time.perf_counter() - started:.1f} s (online Elo replayed over {replayed:,} votes)\n")
@@ -161,10 +161,10 @@ def main() -> None:
 
     from django.conf import settings
 
+    from leaderboard.boards.arena.services import snapshot_compute, snapshot_due
+    from leaderboard.boards.arena.votes import pair_counts_by_category, votes_counted_tally
     from leaderboard.models import RatingSnapshot
     from leaderboard.ratings.leaderboard import leaderboard_compute
-    from leaderboard.snapshot_selectors import pair_counts_by_category, votes_counted_tally
-    from leaderboard.snapshot_services import snapshot_compute, snapshot_due
 
     tally = votes_counted_tally()
     print(f"{tally.count:,} counted votes; bootstrap rounds {settings.LEADERBOARD_BOOTSTRAP_ROUNDS}")

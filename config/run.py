@@ -1,4 +1,4 @@
-"""`make run`: services, migrations, demo models, then the web server, a worker and beat.
+"""`make run`: secret key, services, migrations, demo models, then the web server, a worker and beat.
 
 Everything stops cleanly on Ctrl-C; the embedded PostgreSQL and Redis stop with this process.
 """
@@ -12,7 +12,7 @@ import sys
 import time
 from types import FrameType
 
-from config.services import DATA_DIR, services_ensure
+from config.services import DATA_DIR, secret_key_ensure, services_ensure
 
 
 def _manage(*args: str) -> list[str]:
@@ -23,6 +23,16 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     port = os.environ.get("PORT", "8000")
     host = os.environ.get("HOST", "127.0.0.1")
+    secret_key_ensure()
+    # The settings first: a malformed variable stops here, before any server is started.
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        debug = settings.DEBUG
+    except ImproperlyConfigured as exc:
+        print(f"make run: {exc}", file=sys.stderr)
+        return 2
     services_ensure()
     subprocess.run(_manage("migrate", "--noinput", "-v", "0"), check=True)
     if os.environ.get("ARENA_DEMO_MODELS", "1") == "1":
@@ -48,7 +58,7 @@ def main() -> int:
             "-m",
             "celery",
             "-A",
-            "config",
+            "core.celery",
             "beat",
             "--loglevel",
             "WARNING",
@@ -65,7 +75,11 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    print(f"\n  Arena Hub is running at http://{host}:{port}/  (Ctrl-C stops everything)\n", flush=True)
+    debug_state = "debug is ON (DJANGO_DEBUG=1)" if debug else "debug is off (DJANGO_DEBUG=1 turns it on)"
+    print(
+        f"\n  Arena Hub is running at http://{host}:{port}/  ({debug_state}; Ctrl-C stops everything)\n",
+        flush=True,
+    )
     exit_code = 0
     while not stopping:
         for name, child in children.items():

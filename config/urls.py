@@ -1,18 +1,16 @@
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.templatetags.static import static
 from django.urls import path
-from django.views.defaults import page_not_found
 from django.views.generic.base import RedirectView
 
 from arena.views import battle_page
 from config.api import api
-from leaderboard.general_level_views import (
+from leaderboard.boards.arena.views import arena_board_fragment, arena_board_page, arena_charts_page
+from leaderboard.boards.general_level.views import (
     general_level_fragment,
     general_level_model_page,
     general_level_page,
 )
-from leaderboard.views import arena_board_fragment, arena_board_page, arena_charts_page
 
 urlpatterns = [
     path("", battle_page, name="battle"),
@@ -27,12 +25,8 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("arena/favicon.svg"), permanent=True)),
 ]
 
-
-def _not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    # API clients get the same {"detail": ...} shape as every other API error.
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": f"There is no such API endpoint: {request.path}"}, status=404)
-    return page_not_found(request, exception)
-
-
-handler404 = _not_found
+# Pages answer errors with our templates (templates/400.html, 404.html, 500.html) through Django's own
+# views; under /api/, core.middleware.ApiErrorMiddleware answers every error as {"detail": ...} JSON.
+handler400 = "django.views.defaults.bad_request"
+handler404 = "django.views.defaults.page_not_found"
+handler500 = "django.views.defaults.server_error"

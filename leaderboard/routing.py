@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leaderboard.consumers import BoardConsumer
+from leaderboard.live import BoardConsumer
 
 websocket_urlpatterns = [
     path("ws/boards/<str:board>/", BoardConsumer.as_asgi()),

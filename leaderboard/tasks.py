@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from core.celery import app
 
 
-@shared_task(name="leaderboard.snapshot_check", ignore_result=True)
+@app.task(name="leaderboard.snapshot_check", ignore_result=True)
 def snapshot_check() -> int | None:
     """Beat, every LEADERBOARD_SNAPSHOT_CHECK_S: a new rating snapshot when one is due."""
-    from leaderboard.snapshot_services import snapshot_check as check
+    from leaderboard.boards.arena.services import snapshot_check as check
 
     snapshot = check()
     return None if snapshot is None else snapshot.version

@@ -162,7 +162,7 @@ def live_stack(
 @pytest.fixture
 def arena_models(tiny_models_dir: TinyModels, db: None) -> list[object]:
     """The tiny models registered as active arena models (the database is emptied after each test)."""
-    from workers.demo_models import demo_models_register
+    from arena.demo_models import demo_models_register
 
     return list(demo_models_register(specs=tiny_models_dir.specs))
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import io
 import itertools
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from django.test import Client
 from openpyxl import Workbook
 from PIL import Image
 
-from arena.models import Battle, Model, Response, Side, Turn
+from arena.models import Battle, Model, Response, Side, Turn, Vote
 
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 _counter = itertools.count(1)
 
 
@@ -38,6 +40,30 @@ def battle_make(*, creator_id: str = "voter-1", status: str = Response.Status.DO
     for side in Side.values:
         Response.objects.create(turn=turn, side=side, status=status, text=f"answer {side}")
     return battle
+
+
+def vote_make(
+    model_a: Model,
+    model_b: Model,
+    winner: str = "model_a",
+    *,
+    categories: Sequence[str] = (),
+    anony: bool = True,
+    is_valid: bool = True,
+    **fields: object,
+) -> Vote:
+    """A voted battle without turns: all a snapshot reads."""
+    battle = Battle.objects.create(model_a=model_a, model_b=model_b, creator_id="voter-1")
+    return Vote.objects.create(
+        battle=battle,
+        winner=winner,
+        voter_id="voter-1",
+        ip_hash="hash-of-an-ip",
+        categories=list(categories),
+        anony=anony,
+        is_valid=is_valid,
+        **fields,
+    )
 
 
 def image_bytes(

@@ -1,1 +1,1 @@
-"""Rating math: plain numpy/scipy, no Django imports."""
+"""Rating math: plain numpy (scipy only where a rarer path needs it, imported then), no Django imports."""

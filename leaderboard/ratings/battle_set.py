@@ -122,7 +122,7 @@ def row_parse(*, row: object, where: str) -> ParsedRow:
     tstamp = row.get("tstamp")
     if tstamp is None:
         stamp = math.nan
-    elif isinstance(tstamp, bool) or not isinstance(tstamp, (int, float)) or not math.isfinite(tstamp):
+    elif isinstance(tstamp, bool) or not isinstance(tstamp, (int, float)) or not _finite(tstamp):
         raise ValueError(f"{where}: 'tstamp' must be a finite number of seconds, got {tstamp!r}")
     else:
         stamp = float(tstamp)
@@ -130,6 +130,13 @@ def row_parse(*, row: object, where: str) -> ParsedRow:
     if not isinstance(anony, bool):
         raise ValueError(f"{where}: 'anony' must be true or false, got {anony!r}")
     return ParsedRow(names[0], names[1], OUTCOME_OF_WINNER[winner], stamp, anony)
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond the range of a float
+        return False
 
 
 def _kind(value: object) -> str:

@@ -1,17 +1,56 @@
-"""Which models are compared with which: connected components, and models whose rating is unbounded."""
+"""Which models are compared with which: connected components, and models whose rating is unbounded.
+
+Connected components are found with numpy (every fit needs them); the directed questions, which
+only fits without a penalty ask, use scipy's graph routines, imported when first asked (importing
+scipy costs more than a whole command's fit).
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from leaderboard.ratings.array_types import FloatArray, IntArray
 
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
 
 def _graph(n_models: int, source: IntArray, target: IntArray) -> sp.csr_matrix:
+    import scipy.sparse as sp
+
     weights = np.ones(len(source), np.int8)
     return sp.csr_matrix((weights, (source, target)), shape=(n_models, n_models))
+
+
+def _strong_components(graph: Any) -> tuple[int, IntArray]:
+    from scipy.sparse.csgraph import connected_components
+
+    count, labels = connected_components(graph, directed=True, connection="strong")
+    return int(count), labels
+
+
+def _lowest_members(n_models: int, first: IntArray, second: IntArray) -> IntArray:
+    """The lowest model index of each model's connected component (undirected).
+
+    Each round hooks the larger of two linked roots onto the smaller, then follows pointers to the
+    roots. Pointers only ever go to smaller indices, so this ends, with each component's lowest
+    index as its root.
+    """
+    parent = np.arange(n_models)
+    first, second = np.asarray(first, np.int64), np.asarray(second, np.int64)
+    while True:
+        a, b = parent[first], parent[second]
+        apart = a != b
+        if not apart.any():
+            return parent
+        np.minimum.at(parent, np.maximum(a[apart], b[apart]), np.minimum(a[apart], b[apart]))
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
 
 
 def components_label(*, n_models: int, first: IntArray, second: IntArray) -> IntArray:
@@ -20,7 +59,7 @@ def components_label(*, n_models: int, first: IntArray, second: IntArray) -> Int
     Ids are ordered by component size (largest first), ties by lowest model index, so they do not
     depend on the order of the pairs. A model with no battles is a component of its own.
     """
-    _, raw = connected_components(_graph(n_models, first, second), directed=False)
+    _, raw = np.unique(_lowest_members(n_models, first, second), return_inverse=True)
     sizes = np.bincount(raw)
     lowest = np.full(len(sizes), n_models, np.int64)
     np.minimum.at(lowest, raw, np.arange(n_models))
@@ -38,8 +77,8 @@ def strongly_connected_count(
     gives = (total - score) > 0
     source = np.concatenate([first[takes], second[gives]])
     target = np.concatenate([second[takes], first[gives]])
-    count, _ = connected_components(_graph(n_models, source, target), directed=True, connection="strong")
-    return int(count)
+    count, _ = _strong_components(_graph(n_models, source, target))
+    return count
 
 
 UNDETERMINED = 2
@@ -65,15 +104,15 @@ def unbounded_find(
     gives = (tot - sc) > 0
     source = np.concatenate([f[takes], s[gives]])
     target = np.concatenate([s[takes], f[gives]])
-    _, weak = connected_components(_graph(n_models, f, s), directed=False)
-    groups, strong = connected_components(
-        _graph(n_models, source, target), directed=True, connection="strong"
-    )
+    weak = _lowest_members(n_models, f, s)
+    groups, strong = _strong_components(_graph(n_models, source, target))
     if groups == len(np.unique(weak)):
         return sign
     across = strong[source] != strong[target]
     condensed = _graph(groups, strong[source[across]], strong[target[across]])
     sizes = np.bincount(strong, minlength=groups)
+    from scipy.sparse.csgraph import breadth_first_order
+
     for component in np.unique(weak).tolist():
         members = np.flatnonzero(weak == component)
         inside = np.unique(strong[members])

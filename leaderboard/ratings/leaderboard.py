@@ -264,10 +264,10 @@ def _style_intervals(
     ratings = np.asarray(styled.ratings)
     m = len(battles.models)
     if settings.interval == "sandwich":
-        from scipy.stats import norm
+        from scipy.special import ndtri  # see sandwich_intervals
 
         spread = 400.0 * np.sqrt(np.clip(np.diag(styled.covariance)[:m], 0.0, None))
-        z = float(norm.ppf(0.5 + settings.level / 2.0))
+        z = float(ndtri(0.5 + settings.level / 2.0))
         finite = np.isfinite(ratings)
         lower = np.where(finite, ratings - z * spread, ratings)
         upper = np.where(finite, ratings + z * spread, ratings)

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-from scipy.special import expit
 
 from leaderboard.ratings.array_types import FloatArray, IntArray, frozen_float, frozen_int
 from leaderboard.ratings.battle_set import SCORE_A_OF_OUTCOME, BattleSet
@@ -29,7 +27,7 @@ from leaderboard.ratings.bradley_terry import (
     setup_build,
     strengths_center,
 )
-from leaderboard.ratings.bt_newton import LN10, QUADRATIC_TOLERANCE, STEP_TOLERANCE
+from leaderboard.ratings.bt_newton import LN10, QUADRATIC_TOLERANCE, STEP_TOLERANCE, sigmoid
 from leaderboard.ratings.comparison_graph import UNDETERMINED, components_label, unbounded_find
 from leaderboard.ratings.pair_counts import battles_aggregate
 
@@ -67,14 +65,6 @@ class StyleFeatures:
             raise ValueError("style counts must be finite and non-negative")
         object.__setattr__(self, "side_a", frozen_float(a))
         object.__setattr__(self, "side_b", frozen_float(b))
-
-
-def style_features_from_answers(*, answers_a: Sequence[str], answers_b: Sequence[str]) -> StyleFeatures:
-    if len(answers_a) != len(answers_b):
-        raise ValueError("answers_a and answers_b must have one answer per battle each")
-    side_a = np.array([answer_style_count(text=text) for text in answers_a], np.float64).reshape(-1, 4)
-    side_b = np.array([answer_style_count(text=text) for text in answers_b], np.float64).reshape(-1, 4)
-    return StyleFeatures(STYLE_FEATURES, side_a, side_b)
 
 
 def style_covariates(*, features: StyleFeatures) -> tuple[FloatArray, FloatArray]:
@@ -161,7 +151,7 @@ def _newton(
     ]
     for iteration in range(1, 201):
         z = LN10 * (theta[design.a] - theta[design.b]) + design.x @ theta[m:]
-        p = expit(z)
+        p = sigmoid(z)
         residual = omega * (p - design.y)
         grad = np.concatenate(
             [
@@ -261,7 +251,7 @@ def _sandwich(
     """H^-1 M H^-1 for (w, beta), with w centred per component (or relative to the anchor)."""
     m, k = design.n_models, design.x.shape[1]
     z = LN10 * (theta[design.a] - theta[design.b]) + design.x @ theta[m:]
-    p = expit(z)
+    p = sigmoid(z)
     hessian = _blocks(design, p, omega * p * (1.0 - p))
     hessian[np.arange(m), np.arange(m)] += setup.penalty
     meat = _blocks(design, p, omega * (p - design.y) ** 2)

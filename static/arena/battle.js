@@ -1,8 +1,8 @@
 /* Arena Hub — blind battle page.
  *
- * Plain ES2020, no dependencies. Talks only to the REST API under /api/v1 and
- * the battle WebSocket. Model output is only ever inserted as text
- * (textContent / Text nodes), never as HTML.
+ * Plain ES2020; needs only static/core/socket.js, loaded before it. Talks only to
+ * the REST API under /api/v1 and the battle WebSocket. Model output is only ever
+ * inserted as text (textContent / Text nodes), never as HTML.
  */
 (() => {
   "use strict";
@@ -539,11 +539,9 @@
   // ---------------------------------------------------------------- battle lifecycle
   /** Stops listening to the live stream (the battle stays on screen). */
   function stopStream(b) {
-    window.clearTimeout(b.timer);
-    if (b.ws) {
-      const ws = b.ws;
-      b.ws = null;
-      try { ws.close(1000); } catch (_) { /* ignore */ }
+    if (b.socket) {
+      b.socket.close();
+      b.socket = null;
     }
     ui.connection.hidden = true;
   }
@@ -568,9 +566,7 @@
       models: null,
       elo: null,
       localImage: seed.localImage || "",
-      ws: null,
-      attempts: 0,
-      timer: 0,
+      socket: null,
       syncing: false,
       syncAgain: false,
       closed: false,
@@ -586,66 +582,30 @@
     return b;
   }
 
-  function wsUrl(path) {
-    if (/^wss?:\/\//.test(path)) return path;
-    return (location.protocol === "https:" ? "wss:" : "ws:") + "//" + location.host + path;
-  }
-
+  /** Opens the battle's stream, or reopens it after it was let go; deltas land in handleMessage(). */
   function connect(b) {
     if (!b || b.closed || b !== battle) return;
-    if (b.ws && (b.ws.readyState === WebSocket.CONNECTING || b.ws.readyState === WebSocket.OPEN)) return;
-    window.clearTimeout(b.timer);
-    let ws;
-    try {
-      ws = new WebSocket(wsUrl(b.stream));
-    } catch (_) {
-      scheduleReconnect(b);
-      return;
-    }
-    b.ws = ws;
-    ws.onopen = () => {
-      if (b.ws !== ws) return;
-      b.attempts = 0;
-      ui.connection.hidden = true;
-      resync(b); // catch up on anything missed before/while disconnected
-    };
-    ws.onmessage = (ev) => {
-      if (b.ws !== ws || b !== battle) return;
-      let m;
-      try { m = JSON.parse(ev.data); } catch (_) { return; }
-      if (m && typeof m === "object") handleMessage(b, m);
-    };
-    ws.onclose = () => {
-      if (b.ws !== ws) return;
-      b.ws = null;
-      if (b.closed || b !== battle) return;
-      if (needsLive(b)) scheduleReconnect(b);
-      else ui.connection.hidden = true;
-    };
+    if (b.socket) { b.socket.connect(); return; }
+    b.socket = window.ArenaSocket.open(b.stream, {
+      onopen() {
+        resync(b); // catch up on anything missed before/while disconnected
+      },
+      onmessage(m) {
+        if (b === battle) handleMessage(b, m);
+      },
+      // Once both answers are in, nothing more comes until a follow-up, which reconnects itself.
+      onclose() {
+        return !b.closed && b === battle && needsLive(b);
+      },
+      onretry() {
+        resync(b); // also polls progress if the socket cannot be opened at all
+      },
+      onstate(state, retries) {
+        // Only once a retry has failed as well: a single blip is not worth a banner.
+        ui.connection.hidden = !(state === "reconnecting" && retries > 1);
+      },
+    }, { baseDelayMs: 500, maxDelayMs: 10000 });
   }
-
-  function scheduleReconnect(b) {
-    window.clearTimeout(b.timer);
-    const delay = Math.min(10000, 500 * 2 ** Math.min(b.attempts, 5)) * (0.8 + Math.random() * 0.4);
-    b.attempts++;
-    if (b.attempts > 1) ui.connection.hidden = false;
-    b.timer = window.setTimeout(() => {
-      if (b.closed || b !== battle) return;
-      resync(b); // also polls progress if the socket cannot be opened at all
-      connect(b);
-    }, delay);
-  }
-
-  function reconnectNow() {
-    const b = battle;
-    if (!b || b.closed || b.ws || isVoted(b)) return;
-    b.attempts = 0;
-    connect(b);
-  }
-  window.addEventListener("online", reconnectNow);
-  document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible") reconnectNow();
-  });
 
   async function resync(b) {
     if (b.syncing) { b.syncAgain = true; return; }

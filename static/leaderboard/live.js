@@ -2,14 +2,15 @@
  *
  * The page marks its board with data-board (the name after /ws/boards/) and data-fragment-url
  * (a server-rendered partial of the board). When the board's socket says it changed, the
- * partial is fetched and swapped in: no reload, nothing rendered here. Reconnects with backoff
- * and refetches after every (re)connect, so an update missed while offline still arrives.
+ * partial is fetched and swapped in: no reload, nothing rendered here. The socket is
+ * static/core/socket.js's (it reconnects); the partial is refetched after every (re)connect, so
+ * an update missed while offline still arrives.
  */
 (() => {
   "use strict";
 
   const root = document.querySelector("[data-board][data-fragment-url]");
-  if (!root || !("WebSocket" in window)) return;
+  if (!root || !("WebSocket" in window) || !window.ArenaSocket) return;
 
   const board = root.dataset.board;
   const fragmentUrl = root.dataset.fragmentUrl;
@@ -20,12 +21,7 @@
     open: "Live: updates appear as they land",
     closed: "Live updates paused; reconnecting…",
   };
-  const PING_MS = 25000;
 
-  let ws = null;
-  let attempts = 0;
-  let retryTimer = 0;
-  let pingTimer = 0;
   let fetching = false;
   let fetchAgain = false;
 
@@ -77,70 +73,27 @@
     }
   }
 
-  function wsUrl() {
-    return (location.protocol === "https:" ? "wss:" : "ws:") + "//" + location.host +
-      "/ws/boards/" + encodeURIComponent(board) + "/";
-  }
+  // The page's own names (data-live, the status text), kept apart from the socket's.
+  const LIVE_STATE = { connecting: "connecting", open: "open", reconnecting: "closed" };
 
-  function connect() {
-    if (ws && (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN)) return;
-    window.clearTimeout(retryTimer);
-    let socket;
-    try {
-      socket = new WebSocket(wsUrl());
-    } catch (_) {
-      scheduleReconnect();
-      return;
-    }
-    ws = socket;
-    socket.onopen = () => {
-      if (ws !== socket) return;
-      attempts = 0;
-      setState("open");
-      window.clearInterval(pingTimer);
-      pingTimer = window.setInterval(() => {
-        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));
-      }, PING_MS);
+  window.ArenaSocket.open("/ws/boards/" + encodeURIComponent(board) + "/", {
+    onstate(state) {
+      if (state in LIVE_STATE) setState(LIVE_STATE[state]);
+    },
+    onopen() {
       refresh(); // anything that changed before the socket was listening
-    };
-    socket.onmessage = (event) => {
-      let message;
-      try { message = JSON.parse(event.data); } catch (_) { return; }
-      if (!message || message.type !== "updated" || message.board !== board) return;
+    },
+    onmessage(message) {
+      if (message.type !== "updated" || message.board !== board) return;
       if (message.version && message.version === root.dataset.version) return;
       refresh();
-    };
-    socket.onclose = (event) => {
-      if (ws !== socket) return;
-      ws = null;
-      window.clearInterval(pingTimer);
-      if (event.code === 4404) { // no such board: retrying cannot help
+    },
+    onclose(event) {
+      if (event && event.code === 4404) { // no such board: retrying cannot help
         if (status) status.hidden = true;
-        return;
+        return false;
       }
-      setState("closed");
-      scheduleReconnect();
-    };
-  }
-
-  function scheduleReconnect() {
-    window.clearTimeout(retryTimer);
-    const delay = Math.min(30000, 1000 * 2 ** Math.min(attempts, 5)) * (0.8 + Math.random() * 0.4);
-    attempts++;
-    retryTimer = window.setTimeout(connect, delay);
-  }
-
-  function reconnectNow() {
-    if (ws) return;
-    attempts = 0;
-    connect();
-  }
-
-  window.addEventListener("online", reconnectNow);
-  document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible") reconnectNow();
-  });
-
-  setState("connecting");
-  connect();
+      return true;
+    },
+  }, { baseDelayMs: 1000, maxDelayMs: 30000 });
 })();

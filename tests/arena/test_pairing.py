@@ -3,8 +3,8 @@ from collections import Counter
 
 import pytest
 
-from arena.errors import Unavailable
 from arena.pairing import pair_draw
+from core.errors import Unavailable
 from tests.factories import model_make
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ import pytest
 from django.test import override_settings
 from PIL import Image
 
-from arena.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 from arena.media import image_asset_create, media_asset_read
+from core.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 from tests.factories import image_bytes
 
 pytestmark = pytest.mark.django_db

@@ -8,10 +8,9 @@ import time
 import httpx
 import pytest
 
+from leaderboard.boards.arena.services import snapshot_compute
 from leaderboard.models import OnlineRating
-from leaderboard.snapshot_services import snapshot_compute
-from tests.factories import model_make
-from tests.leaderboard.test_snapshot_compute import vote_make
+from tests.factories import model_make, vote_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 

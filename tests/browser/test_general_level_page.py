@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from leaderboard.general_level_services import general_level_import
+from leaderboard.boards.general_level.services import general_level_import
 from tests.factories import workbook_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.django_db(transaction=True)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -74,9 +74,11 @@ class AdapterConfigError(AdapterError, ValueError):
 
 
 class ModelAdapter(abc.ABC):
-    """Runs one model. Implementations are created once per worker process and reused."""
+    """Runs one model. Implementations are created once per worker process and reused.
 
-    @abc.abstractmethod
+    `stream()` is the same for every adapter; an implementation writes only `_open()`.
+    """
+
     def stream(
         self,
         conversation: Sequence[Message],
@@ -85,8 +87,51 @@ class ModelAdapter(abc.ABC):
         stats: GenerationStats,
         cancel: threading.Event | None = None,
     ) -> Iterator[str]:
-        """Yield text chunks as they are generated.
+        """Yield text chunks as they are generated, never an empty one.
 
-        Fills `stats` (started, first chunk, finished, token counts). Stops early, without
-        error, once `cancel` is set. Raises `AdapterError` with a readable message on failure.
+        Fills `stats` (queued, started, first chunk, finished, token counts), keeping times the caller
+        already set. Stops early, without error, once `cancel` is set. Raises `AdapterError` with a
+        readable message on failure: at the call for a conversation that cannot be sent, while
+        iterating for a failure during generation.
         """
+        if stats.queued_at is None:
+            stats.queued_at = time.time()
+        if not conversation:
+            raise AdapterError("The conversation is empty.")
+        cancel = cancel or threading.Event()
+        return _chunks_pass(self._open(conversation, params, stats=stats, cancel=cancel), stats, cancel)
+
+    @abc.abstractmethod
+    def _open(
+        self,
+        conversation: Sequence[Message],
+        params: GenerationParams,
+        *,
+        stats: GenerationStats,
+        cancel: threading.Event,
+    ) -> Generator[str, None, None]:
+        """Prepare the request now and return the generator that runs it.
+
+        Preparing here rather than inside the generator makes a bad image or a missing API key
+        fail at the `stream()` call. The generator marks `stats` started when the model really
+        starts (only if the caller has not), fills token counts, and watches `cancel` wherever it
+        waits; chunk times, the finish time and dropping chunks after a cancel are `stream()`'s.
+        Closing it must stop the generation.
+        """
+
+
+def _chunks_pass(
+    chunks: Generator[str, None, None], stats: GenerationStats, cancel: threading.Event
+) -> Generator[str, None, None]:
+    try:
+        for chunk in chunks:
+            if cancel.is_set():
+                return
+            if chunk:
+                stats.mark_chunk()
+                yield chunk
+    finally:
+        # A for loop does not close what it iterates: without this, a consumer that stops reading
+        # would leave the model generating until the garbage collector notices.
+        chunks.close()
+        stats.mark_finished()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -131,25 +130,21 @@ class OpenAIHttpAdapter(ModelAdapter):
             headers["Authorization"] = f"Bearer {key}"
         return headers
 
-    def stream(
+    def _open(
         self,
         conversation: Sequence[Message],
         params: GenerationParams,
         *,
         stats: GenerationStats,
-        cancel: threading.Event | None = None,
-    ) -> Iterator[str]:
-        if stats.queued_at is None:
-            stats.queued_at = time.time()
-        if not conversation:
-            raise AdapterError("The conversation is empty.")
+        cancel: threading.Event,
+    ) -> Generator[str, None, None]:
         request = self._client.build_request(
             "POST",
             f"{self.settings.base_url}/chat/completions",
             json=self.request_body(conversation=conversation, params=params),
             headers=self._headers(),
         )
-        return self._stream(request, stats=stats, cancel=cancel or threading.Event())
+        return self._generate(request, stats=stats, cancel=cancel)
 
     def _response_open(self, request: httpx.Request, *, cancel: threading.Event) -> httpx.Response | None:
         """The streaming response, retrying refused or timed-out connections; None if cancelled meanwhile."""
@@ -170,9 +165,9 @@ class OpenAIHttpAdapter(ModelAdapter):
             wait = min(wait * 2, _RETRY_MAX_WAIT_S)
         return None
 
-    def _stream(
+    def _generate(
         self, request: httpx.Request, *, stats: GenerationStats, cancel: threading.Event
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         if stats.started_at is None:
             stats.mark_started()
         try:
@@ -198,8 +193,6 @@ class OpenAIHttpAdapter(ModelAdapter):
             ) from exc
         except httpx.HTTPError as exc:
             raise AdapterError(f"The connection to the model server failed: {_shorten(str(exc))}") from exc
-        finally:
-            stats.mark_finished()
 
     def _events_read(
         self, response: httpx.Response, *, stats: GenerationStats, cancel: threading.Event
@@ -224,8 +217,7 @@ class OpenAIHttpAdapter(ModelAdapter):
                 if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                     continue
                 content = (choice.get("delta") or {}).get("content")
-                if isinstance(content, str) and content:
-                    stats.mark_chunk()
+                if isinstance(content, str):
                     yield content
 
     def _whole_answer(self, response: httpx.Response, *, stats: GenerationStats) -> Iterator[str]:
@@ -236,9 +228,7 @@ class OpenAIHttpAdapter(ModelAdapter):
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise AdapterError("The model server answered in an unexpected format.") from exc
         self._usage_read(payload, stats=stats)
-        if content:
-            stats.mark_chunk()
-            yield str(content)
+        yield str(content)
 
     @staticmethod
     def _usage_read(event: dict[str, Any], *, stats: GenerationStats) -> None:

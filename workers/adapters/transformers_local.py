@@ -6,8 +6,7 @@ import copy
 import os
 import queue
 import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import torch
@@ -127,21 +126,17 @@ class TransformersLocalAdapter(ModelAdapter):
         # One generate at a time per model: modules and caches are not safe to share between threads.
         self._generate_lock = threading.Lock()
 
-    def stream(
+    def _open(
         self,
         conversation: Sequence[Message],
         params: GenerationParams,
         *,
         stats: GenerationStats,
-        cancel: threading.Event | None = None,
-    ) -> Iterator[str]:
-        if stats.queued_at is None:
-            stats.queued_at = time.time()
-        if not conversation:
-            raise AdapterError("The conversation is empty.")
+        cancel: threading.Event,
+    ) -> Generator[str, None, None]:
         inputs = self._inputs_build(conversation)
         stats.prompt_tokens = int(inputs["input_ids"].shape[-1])
-        return self._stream(inputs, params, stats=stats, cancel=cancel or threading.Event())
+        return self._generate(inputs, params, stats=stats, cancel=cancel)
 
     def _inputs_build(self, conversation: Sequence[Message]) -> Any:
         try:
@@ -186,9 +181,9 @@ class TransformersLocalAdapter(ModelAdapter):
             "streamer": streamer,
         }
 
-    def _stream(
+    def _generate(
         self, inputs: Any, params: GenerationParams, *, stats: GenerationStats, cancel: threading.Event
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         streamer = _CountingStreamer(self.tokenizer)
         abandoned = threading.Event()  # the consumer stopped reading
         started = threading.Event()
@@ -222,9 +217,7 @@ class TransformersLocalAdapter(ModelAdapter):
                     if cancel.is_set() and not started.is_set():
                         break
                     continue
-                if chunk and not cancel.is_set():
-                    stats.mark_chunk()
-                    yield chunk
+                yield chunk
             if failure:
                 error = failure[0]
                 raise AdapterError(f"The model failed while generating: {_reason(error)}") from error
@@ -234,4 +227,3 @@ class TransformersLocalAdapter(ModelAdapter):
                 # Bounded by one forward pass: the stopping criterion sees `abandoned` at the next token.
                 worker.join()
             stats.completion_tokens = streamer.generated_tokens
-            stats.mark_finished()

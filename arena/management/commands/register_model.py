@@ -5,9 +5,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from arena.errors import InvalidInput
 from arena.models import AdapterKind, Model
 from arena.services import model_register
+from core.errors import InvalidInput
 from workers.dispatch import model_queue
 
 

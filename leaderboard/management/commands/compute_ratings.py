@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -13,10 +15,47 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from leaderboard.management.text_table import text_table
 from leaderboard.ratings.battle_file import battles_read
-from leaderboard.ratings.battle_set import battles_filter
+from leaderboard.ratings.battle_set import BattleSet, battles_filter
+from leaderboard.ratings.forked import Forked
 from leaderboard.ratings.leaderboard import LeaderboardResult, leaderboard_compute
+from leaderboard.ratings.online_elo import elo_replay
 
 JSON_KEYS: Final = ("model", "rating", "ci_lower", "ci_upper", "rank", "online_elo", "battles", "win_rate")
+
+
+class _ReplayedElo(Mapping[str, float]):
+    """The online Elo of `battles`, replayed in a forked process while this one fits the ratings.
+
+    The replay is a plain-Python loop over every battle (sequential by nature), the fit is numpy:
+    on a second core they overlap. `leaderboard_compute` reads it only once the fit is done.
+    """
+
+    def __init__(self, battles: BattleSet) -> None:
+        self._models = battles.models
+        self._replay = Forked(
+            lambda: elo_replay(
+                n_models=len(battles.models),
+                model_a=battles.model_a,
+                model_b=battles.model_b,
+                outcome=battles.outcome,
+                tstamp=battles.tstamp,
+            )
+        )
+        self._ratings: dict[str, float] | None = None
+
+    def _resolved(self) -> dict[str, float]:
+        if self._ratings is None:
+            self._ratings = dict(zip(self._models, self._replay.result().tolist(), strict=True))
+        return self._ratings
+
+    def __getitem__(self, model: str) -> float:
+        return self._resolved()[model]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._resolved())
+
+    def __len__(self) -> int:
+        return len(self._models)
 
 
 def ratings_file_compute(*, path: Path, anony_only: bool, bootstrap: int, seed: int) -> LeaderboardResult:
@@ -27,7 +66,11 @@ def ratings_file_compute(*, path: Path, anony_only: bool, bootstrap: int, seed: 
     if not len(battles):
         raise ValueError("there are no battles to rate" + (" (none is anonymous)" if anony_only else ""))
     return leaderboard_compute(
-        battles=battles, bootstrap_rounds=bootstrap, seed=seed, penalty=settings.LEADERBOARD_PENALTY
+        battles=battles,
+        online_elo=_ReplayedElo(battles),
+        bootstrap_rounds=bootstrap,
+        seed=seed,
+        penalty=settings.LEADERBOARD_PENALTY,
     )
 
 
@@ -42,6 +85,13 @@ class Command(BaseCommand):
         "ranks, online Elo replayed in time order, battles and win rates. Reads the file only."
     )
     requires_system_checks: list[str] = []
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        # Only manage.py comes this way (call_command does not): a process that ends with this
+        # command. Python's collections at exit walk every object Django and the modules made,
+        # about 0.15 s; frozen, they are left to the operating system like the rest of the memory.
+        super().run_from_argv(argv)
+        gc.freeze()
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--battles", required=True, type=Path, help="the battles file")

@@ -6,9 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from arena.errors import ArenaError
+from core.errors import ServiceError
+from leaderboard.boards.general_level.files import general_level_path_read
 from leaderboard.general_level import NON_LANGUAGE_MODALITIES, GeneralLevelReport
-from leaderboard.general_level_files import general_level_path_read
 from leaderboard.management.text_table import text_table
 
 
@@ -29,7 +29,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             imported = general_level_path_read(path=options["file"]).imported
-        except ArenaError as error:
+        except ServiceError as error:
             raise CommandError(error.message) from None
         reports = [model.report for model in imported.models]
         if options["json"]:

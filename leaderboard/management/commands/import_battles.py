@@ -8,9 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from arena.errors import ArenaError
-from leaderboard.battle_import_services import battles_import
-from leaderboard.snapshot_services import snapshot_compute
+from core.errors import ServiceError
+from leaderboard.boards.arena.imports import battles_import
+from leaderboard.boards.arena.services import snapshot_compute
 
 
 class Command(BaseCommand):
@@ -28,7 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             result = battles_import(path=options["file"])
-        except ArenaError as error:
+        except ServiceError as error:
             raise CommandError(error.message) from None
         snapshot = snapshot_compute() if options["snapshot"] else None
         if options["json"]:

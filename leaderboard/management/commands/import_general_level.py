@@ -5,9 +5,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from arena.errors import ArenaError
-from leaderboard.general_level_files import general_level_path_read
-from leaderboard.general_level_services import GeneralLevelImportResult, general_level_file_import
+from core.errors import ServiceError
+from leaderboard.boards.general_level.files import general_level_path_read
+from leaderboard.boards.general_level.services import GeneralLevelImportResult, general_level_file_import
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             result = general_level_file_import(file=general_level_path_read(path=options["file"]))
-        except ArenaError as error:
+        except ServiceError as error:
             raise CommandError(error.message) from None
         if options["json"]:
             self.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from arena.models import Model
+from core.celery import app
+from workers.dispatch import DEFAULT_QUEUE, model_queue
+from workers.runner import torch_threads_limit
+
+
+class Command(BaseCommand):
+    help = (
+        "Run a Celery worker for the arena: the default queue plus the queue of each model it hosts. "
+        "A GPU worker names its models with --models; restart it after adding a model."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--models",
+            default="*",
+            help="Comma-separated slugs or glob patterns of the models to host (default: all).",
+        )
+        parser.add_argument("--pool", default="threads", help="Celery pool (threads, prefork, solo).")
+        parser.add_argument("--concurrency", type=int, default=4)
+        parser.add_argument("--loglevel", default="INFO")
+        parser.add_argument("--hostname", default=None)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        patterns = [pattern.strip() for pattern in options["models"].split(",") if pattern.strip()]
+        # A plain slug is hosted even before it is registered; patterns match registered models.
+        slugs = {pattern for pattern in patterns if not any(char in pattern for char in "*?[")}
+        slugs.update(
+            slug
+            for slug in Model.objects.exclude(status=Model.Status.RETIRED).values_list("slug", flat=True)
+            if any(fnmatch.fnmatchcase(slug, pattern) for pattern in patterns)
+        )
+        queues = [DEFAULT_QUEUE, *(model_queue(slug=slug) for slug in sorted(slugs))]
+        self.stdout.write(f"worker queues: {', '.join(queues)}")
+        argv = [
+            "worker",
+            f"--queues={','.join(queues)}",
+            f"--pool={options['pool']}",
+            f"--concurrency={options['concurrency']}",
+            f"--loglevel={options['loglevel']}",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+        torch_threads_limit(settings.WORKER_TORCH_THREADS)
+        if options["hostname"]:
+            argv.append(f"--hostname={options['hostname']}")
+        app.worker_main(argv)

@@ -1,0 +1,31 @@
+"""What the arena tells the layers above it: one signal per event, sent from the service that made it.
+
+The arena knows nothing of leaderboards; a higher layer connects receivers here (in its
+`AppConfig.ready`). `vote_cast` is sent inside the vote's transaction, after the vote row is
+written, so a receiver's writes commit or roll back with the vote, and whatever it returns for the
+reveal (a `VoteReveal`) goes back to the voter through `Signal.send`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.dispatch import Signal
+
+# sender=Vote, vote=<Vote>, battle=<Battle> (models selected); receivers may return a VoteReveal.
+vote_cast = Signal()
+
+
+@dataclass(frozen=True)
+class RatingChange:
+    before: float
+    after: float
+
+
+@dataclass(frozen=True)
+class VoteReveal:
+    """A rating that moved with the vote, shown to the voter with the models' names."""
+
+    key: str  # e.g. "elo"
+    model_a: RatingChange
+    model_b: RatingChange

@@ -1,0 +1,84 @@
+"""Error answers that never leak: a foreign Host is a plain 400, and every API error is JSON.
+
+Django answers both with its debug pages while DEBUG is on (settings, URL patterns, a traceback) and
+the API with HTML pages while it is off; API clients get `{"detail": "<a sentence>"}` in every mode.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
+
+from django.core.exceptions import DisallowedHost
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.urls import get_resolver, get_urlconf
+from django.utils.deprecation import MiddlewareMixin
+
+# Django's own logger for this, so that existing log filters keep applying.
+security_logger = logging.getLogger("django.security.DisallowedHost")
+
+API_PREFIX = "/api/"
+SERVER_ERROR_DETAIL = "Something went wrong on our side. It has been logged; please try again later."
+
+
+def api_request_is(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def _detail(request: HttpRequest, status: int, response: HttpResponseBase | None) -> str:
+    if status == 404:
+        return f"There is no such API endpoint: {request.path}"
+    if status == 405 and response is not None and response.has_header("Allow"):
+        return f"{request.method} is not allowed here; use {response['Allow']}."
+    if status == 500:
+        return SERVER_ERROR_DETAIL
+    try:
+        return f"{HTTPStatus(status).phrase}."
+    except ValueError:
+        return "The request failed."
+
+
+def api_error_response(
+    request: HttpRequest, status: int, *, detail: str | None = None, original: HttpResponseBase | None = None
+) -> JsonResponse:
+    """`{"detail": ...}` with `status`, keeping the headers (`Allow`, CORS, `Vary`) of `original`."""
+    answer = JsonResponse({"detail": detail or _detail(request, status, original)}, status=status)
+    if original is not None:
+        for name, value in original.headers.items():
+            if name.lower() not in ("content-type", "content-length"):
+                answer.headers[name] = value
+        answer.cookies = original.cookies
+    return answer
+
+
+class ForeignHostMiddleware(MiddlewareMixin):
+    """Answer a Host outside ALLOWED_HOSTS with a plain 400 before any other code sees the request.
+
+    Django raises `DisallowedHost` later and, with DEBUG on, renders its debug page for it: a page any
+    site could read through DNS rebinding.
+    """
+
+    def process_request(self, request: HttpRequest) -> HttpResponseBase | None:
+        try:
+            request.get_host()
+        except DisallowedHost as exc:
+            security_logger.warning("%s", exc)
+            if api_request_is(request):
+                detail = "This site is not served under that host name."
+                return api_error_response(request, 400, detail=detail)
+            handler: Callable[..., HttpResponseBase] = get_resolver(get_urlconf()).resolve_error_handler(400)
+            return handler(request, exc)
+        return None
+
+
+class ApiErrorMiddleware(MiddlewareMixin):
+    """Under /api/, turn any error answer that is not JSON (Django's 404 and 500 pages, debug or not,
+    django-ninja's plain 405) into `{"detail": ...}` with the same status and headers."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if response.status_code < 400 or not api_request_is(request):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        return api_error_response(request, response.status_code, original=response)

@@ -1,0 +1,109 @@
+"""Realtime plumbing: group names, the one long-lived `group_send` loop, and the consumer base class.
+
+Publishers send {"type": STREAM_EVENT, "event": "<name>", ...} to a Channels group; every browser
+in the group receives {"type": "<name>", ...}. The WebSockets are one way: a browser joins a group
+and hears its events (and may ping).
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import threading
+from concurrent.futures import Future
+from typing import Any, Final
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
+
+STREAM_EVENT: Final = "stream.event"
+CLOSE_NOT_FOUND: Final = 4404
+
+
+def battle_group(*, battle_id: object) -> str:
+    return f"battle.{battle_id}"
+
+
+def board_group(*, board: str) -> str:
+    return f"board.{board}"
+
+
+class _LoopThread:
+    """A long-lived asyncio loop in a daemon thread; the channel layer's connections live on it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or not self._loop.is_running():
+                loop = asyncio.new_event_loop()
+                started = threading.Event()
+
+                def run() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(started.set)
+                    loop.run_forever()
+
+                threading.Thread(target=run, name="channel-layer-loop", daemon=True).start()
+                started.wait()
+                self._loop = loop
+            return self._loop
+
+
+_loop_thread = _LoopThread()
+
+
+async def _group_send_after(*, group: str, message: dict[str, Any], after: Future[None] | None) -> None:
+    if after is not None:
+        with contextlib.suppress(Exception):  # the earlier message's failure is reported by its own future
+            await asyncio.wrap_future(after)
+    layer = get_channel_layer()
+    assert layer is not None, "CHANNEL_LAYERS is not configured"
+    await layer.group_send(group, message)
+
+
+def group_send(*, group: str, message: dict[str, Any], after: Future[None] | None = None) -> Future[None]:
+    """Send to a Channels group from any thread without starting a loop per message.
+
+    Sends run concurrently on the loop, so one that must arrive after another names it in `after`.
+    """
+    return asyncio.run_coroutine_threadsafe(
+        _group_send_after(group=group, message=message, after=after), _loop_thread.loop()
+    )
+
+
+def event_send(*, group: str, event: str, timeout: float | None = None, **fields: Any) -> None:
+    """Send one event to a group and wait for it (at most `timeout` seconds)."""
+    group_send(group=group, message={"type": STREAM_EVENT, "event": event, **fields}).result(timeout=timeout)
+
+
+class GroupStreamConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
+    group: str | None = None
+
+    @abc.abstractmethod
+    async def group_name(self) -> str | None:
+        """The group to join for this connection's URL, or None to refuse it."""
+
+    async def connect(self) -> None:
+        self.group = await self.group_name()
+        if self.group is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        # A ping keeps proxies from closing an idle socket.
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def stream_event(self, event: dict[str, Any]) -> None:
+        message = {key: value for key, value in event.items() if key not in ("type", "event")}
+        await self.send_json({"type": event["event"], **message})

@@ -1,0 +1,303 @@
+"""REST endpoints of the arena ratings: the leaderboard (JSON/CSV), its snapshots, a model, the votes.
+
+All are read-only, open to any origin (CORS, by django-cors-headers), and carry an ETag and a
+Last-Modified (`core.http.conditional`): send them back as If-None-Match / If-Modified-Since to get
+a 304 while nothing changed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from ninja import Query, Router, Schema
+from ninja.decorators import decorate_view
+
+from core.api import ErrorOut
+from core.http import Validators, conditional
+from leaderboard.boards.arena.categories import OVERALL, category_check
+from leaderboard.boards.arena.export import (
+    battles_export_lines,
+    battles_export_lines_async,
+    battles_export_validators,
+    leaderboard_csv,
+    leaderboard_export,
+    leaderboard_validators,
+    model_ratings_get,
+    model_ratings_payload,
+    since_parse,
+    snapshot_item,
+    snapshots_validators,
+)
+from leaderboard.boards.arena.selectors import snapshot_get, snapshots_page
+
+router = Router(tags=["ratings"])
+
+_PAGE_SIZE_MAX = 100
+_HISTORY_MAX = 1000
+
+
+class SnapshotRefOut(Schema):
+    version: int
+    created_at: datetime
+    votes: int
+
+
+class LeaderboardRowOut(Schema):
+    rank: int
+    rank_lower: int
+    rank_upper: int
+    model: str
+    name: str
+    organization: str
+    license: str
+    rating: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+    online_elo: float | None
+    battles: int
+    win_rate: float | None
+
+
+class LeaderboardOut(Schema):
+    snapshot: SnapshotRefOut | None
+    category: str
+    min_battles: int
+    rows: list[LeaderboardRowOut]
+
+
+class SnapshotOut(Schema):
+    version: int
+    created_at: datetime
+    votes: int
+    last_vote_at: datetime | None
+    categories: dict[str, int]
+    settings: dict[str, Any]
+    compute_seconds: float
+
+
+class SnapshotPageOut(Schema):
+    count: int
+    page: int
+    page_size: int
+    pages: int
+    next: str | None
+    previous: str | None
+    items: list[SnapshotOut]
+
+
+class CategoryRatingOut(Schema):
+    rank: int
+    rank_lower: int
+    rank_upper: int
+    rating: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+    online_elo: float | None
+    battles: int
+    win_rate: float | None
+
+
+class ModelInfoOut(Schema):
+    slug: str
+    name: str
+    organization: str
+    license: str
+    modalities: list[str]
+    status: str
+
+
+class OnlineEloOut(Schema):
+    rating: float
+    votes: int
+    updated_at: datetime
+
+
+class HistoryPointOut(Schema):
+    version: int
+    created_at: datetime
+    rating: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+    rank: int
+    battles: int
+
+
+class HistoryOut(Schema):
+    category: str
+    limit: int
+    points: list[HistoryPointOut]
+
+
+class ModelRatingsOut(Schema):
+    model: ModelInfoOut
+    snapshot: SnapshotRefOut | None
+    ratings: dict[str, CategoryRatingOut]
+    online_elo: OnlineEloOut | None
+    history: HistoryOut
+
+
+def _leaderboard_validators(request: HttpRequest) -> Validators:
+    query = request.GET
+    snapshot = query.get("snapshot")
+    return leaderboard_validators(
+        snapshot=snapshot_get(version=int(snapshot) if snapshot else None),
+        category=query.get("category", OVERALL),
+        min_battles=int(query.get("min_battles") or 0),
+        fmt=query.get("format", "json"),
+    )
+
+
+def _snapshots_validators(request: HttpRequest) -> Validators:
+    return snapshots_validators(
+        page=int(request.GET.get("page") or 1), page_size=int(request.GET.get("page_size") or 20)
+    )
+
+
+def _model_validators(request: HttpRequest, slug: str) -> Validators:
+    return model_ratings_get(slug=slug).validators(
+        category=request.GET.get("category", OVERALL), limit=int(request.GET.get("history") or 200)
+    )
+
+
+def _battles_export_validators(request: HttpRequest) -> Validators:
+    return battles_export_validators(since=since_parse(request.GET.get("since")))
+
+
+_CSV_DOC = {
+    "responses": {
+        200: {
+            "description": "The rows; format=csv: the same columns, then snapshot and snapshot_created_at.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    }
+}
+
+
+@router.get(
+    "/leaderboard",
+    response={200: LeaderboardOut, 304: None, 400: ErrorOut, 404: ErrorOut},
+    summary="The arena leaderboard: ratings, 95% intervals and ranks of one category",
+    description=(
+        "Rows of a rating snapshot (the latest, or `snapshot=<version>`), best first: `rank` is 1 plus the "
+        "number of models whose 95% interval lies entirely above (`rank_lower`..`rank_upper`: every rank the "
+        "intervals allow); `model` is the slug. `min_battles` keeps the models with at least that many "
+        "battles in the category and ranks them again among themselves. `format=csv` gives the same "
+        "columns. Models that never met (directly or through others) are rated on separate scales. "
+        "ETag / Last-Modified: 304 while unchanged."
+    ),
+    openapi_extra=_CSV_DOC,
+)
+@decorate_view(conditional(_leaderboard_validators))
+def leaderboard_get(
+    request: HttpRequest,
+    category: str = OVERALL,
+    min_battles: int = Query(0, ge=0),
+    snapshot: int | None = Query(None, ge=1),
+    format: Literal["json", "csv"] = "json",
+) -> HttpResponseBase | dict[str, Any]:
+    category_check(category=category)
+    found = snapshot_get(version=snapshot)
+    export = leaderboard_export(snapshot=found, category=category, min_battles=min_battles)
+    if format == "csv":
+        csv_response = HttpResponse(leaderboard_csv(export=export), content_type="text/csv; charset=utf-8")
+        csv_response["Content-Disposition"] = f'inline; filename="arena-leaderboard-{category}.csv"'
+        return csv_response
+    return export.to_dict()
+
+
+@router.get(
+    "/leaderboard/snapshots",
+    response={200: SnapshotPageOut, 304: None, 422: ErrorOut},
+    summary="Rating snapshots, newest first (paginated)",
+    description=(
+        "Each snapshot's version, time, counted votes, votes per category and the settings it was computed "
+        "with. `page` (from 1) and `page_size` (up to 100); `next` / `previous` link the neighbouring pages."
+    ),
+)
+@decorate_view(conditional(_snapshots_validators))
+def snapshots_get(
+    request: HttpRequest,
+    page: int = Query(1, ge=1),
+    page_size: int = Query(20, ge=1, le=_PAGE_SIZE_MAX),
+) -> dict[str, Any]:
+    count, items = snapshots_page(page=page, page_size=page_size)
+    pages = max(1, -(-count // page_size))
+    base = request.path
+
+    def link(number: int) -> str | None:
+        return f"{base}?page={number}&page_size={page_size}" if 1 <= number <= pages else None
+
+    return {
+        "count": count,
+        "page": page,
+        "page_size": page_size,
+        "pages": pages,
+        "next": link(page + 1),
+        "previous": link(page - 1) if page <= pages else link(pages),
+        "items": [snapshot_item(item) for item in items],
+    }
+
+
+@router.get(
+    "/models/{slug}",
+    response={200: ModelRatingsOut, 304: None, 400: ErrorOut, 404: ErrorOut},
+    summary="A model: its ratings per category and its rating history",
+    description=(
+        "Any model with votes, retired and imported ones included (`GET /models` lists the active ones). "
+        "`ratings`: the latest snapshot's row per category; `online_elo`: the live rating; `history`: the "
+        "model's row in each of the latest `history` snapshots of `category`, oldest first."
+    ),
+)
+@decorate_view(conditional(_model_validators))
+def model_get(
+    request: HttpRequest,
+    slug: str,
+    category: str = OVERALL,
+    history: int = Query(200, ge=1, le=_HISTORY_MAX),
+) -> dict[str, Any]:
+    category_check(category=category)
+    return model_ratings_payload(found=model_ratings_get(slug=slug), category=category, limit=history)
+
+
+_JSONL_DOC = {
+    "responses": {
+        200: {
+            "description": (
+                "One JSON object per line: model_a, model_b (slugs), winner, tstamp (seconds), anony, "
+                "categories."
+            ),
+            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+        }
+    }
+}
+
+
+@router.get(
+    "/battles/export",
+    response={200: None, 304: None, 400: ErrorOut},
+    summary="Every counted vote, in the common arena battle format (JSON lines)",
+    description=(
+        "The votes the leaderboard counts (valid ones; only anonymous ones unless the site counts all), "
+        "streamed in vote-time order: `model_a`, `model_b` (slugs), `winner`, `tstamp` (seconds since the "
+        "epoch), `anony`, `categories`. No voter or IP is included. `since` (seconds or ISO 8601) keeps the "
+        "votes after it. The file can be read back by `compute_ratings` and `import_battles`."
+    ),
+    openapi_extra=_JSONL_DOC,
+)
+@decorate_view(conditional(_battles_export_validators))
+def battles_export(
+    request: HttpRequest, format: Literal["jsonl"] = "jsonl", since: str | None = None
+) -> HttpResponseBase:
+    after = since_parse(since)
+    # Under ASGI a synchronous iterator would be read whole before sending; give it an async one.
+    lines = (
+        battles_export_lines_async(since=after)
+        if isinstance(request, ASGIRequest)
+        else battles_export_lines(since=after)
+    )
+    streamed = StreamingHttpResponse(lines, content_type="application/x-ndjson; charset=utf-8")
+    streamed["Content-Disposition"] = 'inline; filename="arena-battles.jsonl"'
+    return streamed

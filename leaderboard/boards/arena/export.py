@@ -1,0 +1,330 @@
+"""What the ratings API hands out: leaderboard rows (JSON/CSV), snapshots, a model's ratings, the votes;
+and the validators (ETag, Last-Modified) each of them is cached by."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from asgiref.sync import sync_to_async
+from django.db import connection
+from django.db.models import Max, Q, QuerySet
+from django.db.models.functions import Greatest
+
+from arena.models import Model, Vote
+from arena.selectors import model_public
+from core.errors import InvalidInput, NotFound
+from core.http import Validators
+from leaderboard.boards.arena.selectors import model_history, rows_min_battles, snapshot_get, snapshot_rows
+from leaderboard.boards.arena.votes import votes_counted, votes_counted_sql
+from leaderboard.models import OnlineRating, RatingSnapshot
+
+ROW_KEYS: Final = (
+    "rank",
+    "rank_lower",
+    "rank_upper",
+    "model",
+    "name",
+    "organization",
+    "license",
+    "rating",
+    "ci_lower",
+    "ci_upper",
+    "online_elo",
+    "battles",
+    "win_rate",
+)
+EXPORT_CHUNK: Final = 2000
+
+
+# ---------- Leaderboard rows ----------
+
+
+def snapshot_summary(snapshot: RatingSnapshot | None) -> dict[str, Any] | None:
+    if snapshot is None:
+        return None
+    return {"version": snapshot.version, "created_at": snapshot.created_at, "votes": snapshot.vote_count}
+
+
+@dataclass(frozen=True)
+class LeaderboardExport:
+    snapshot: RatingSnapshot | None
+    category: str
+    min_battles: int
+    rows: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "snapshot": snapshot_summary(self.snapshot),
+            "category": self.category,
+            "min_battles": self.min_battles,
+            "rows": self.rows,
+        }
+
+
+def leaderboard_validators(
+    *, snapshot: RatingSnapshot | None, category: str, min_battles: int, fmt: str
+) -> Validators:
+    # A snapshot never changes once stored (pruning drops matrices only), so its version is enough.
+    version = snapshot.version if snapshot else 0
+    return Validators.of(
+        "leaderboard",
+        version,
+        category,
+        min_battles,
+        fmt,
+        last_modified=snapshot.created_at if snapshot else None,
+    )
+
+
+def leaderboard_export(
+    *, snapshot: RatingSnapshot | None, category: str, min_battles: int
+) -> LeaderboardExport:
+    if snapshot is None:
+        return LeaderboardExport(snapshot=None, category=category, min_battles=min_battles, rows=[])
+    rows = rows_min_battles(rows=snapshot_rows(snapshot=snapshot, category=category), min_battles=min_battles)
+    info = snapshot.model_info
+    shaped = []
+    for row in rows:
+        meta = info.get(row["model"], {})
+        shaped.append(
+            {
+                **{key: row.get(key) for key in ROW_KEYS},
+                "name": meta.get("name", row["model"]),
+                "organization": meta.get("organization", ""),
+                "license": meta.get("license", ""),
+            }
+        )
+    return LeaderboardExport(snapshot=snapshot, category=category, min_battles=min_battles, rows=shaped)
+
+
+def leaderboard_csv(*, export: LeaderboardExport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*ROW_KEYS, "snapshot", "snapshot_created_at"])
+    version = export.snapshot.version if export.snapshot else ""
+    created = export.snapshot.created_at.isoformat() if export.snapshot else ""
+    for row in export.rows:
+        writer.writerow([_csv_cell(row[key]) for key in ROW_KEYS] + [version, created])
+    return out.getvalue()
+
+
+def _csv_cell(value: object) -> object:
+    return "" if value is None else value
+
+
+# ---------- Snapshots ----------
+
+
+def snapshots_validators(*, page: int, page_size: int) -> Validators:
+    latest = RatingSnapshot.objects.aggregate(v=Max("version"), at=Max("created_at"))
+    count = RatingSnapshot.objects.count()
+    return Validators.of("snapshots", latest["v"], count, page, page_size, last_modified=latest["at"])
+
+
+def snapshot_item(snapshot: RatingSnapshot) -> dict[str, Any]:
+    return {
+        "version": snapshot.version,
+        "created_at": snapshot.created_at,
+        "votes": snapshot.vote_count,
+        "last_vote_at": snapshot.last_vote_at,
+        "categories": dict(snapshot.category_votes),
+        "settings": dict(snapshot.settings),
+        "compute_seconds": snapshot.compute_seconds,
+    }
+
+
+# ---------- A model ----------
+
+
+@dataclass(frozen=True)
+class ModelRatings:
+    model: Model
+    snapshot: RatingSnapshot | None
+    online: OnlineRating | None
+
+    def validators(self, *, category: str, limit: int) -> Validators:
+        changes = [
+            value
+            for value in (
+                self.model.updated_at,
+                self.snapshot.created_at if self.snapshot else None,
+                self.online.updated_at if self.online else None,
+            )
+            if value is not None
+        ]
+        return Validators.of(
+            "model",
+            self.model.slug,
+            self.model.updated_at.timestamp(),
+            self.snapshot.version if self.snapshot else 0,
+            self.online.updated_at.timestamp() if self.online else 0,
+            self.online.battles if self.online else 0,
+            category,
+            limit,
+            last_modified=max(changes) if changes else None,
+        )
+
+
+def model_ratings_get(*, slug: str) -> ModelRatings:
+    model = Model.objects.filter(slug=slug).first()
+    if model is None:
+        raise NotFound("There is no model with that slug.")
+    return ModelRatings(
+        model=model,
+        snapshot=snapshot_get(),
+        online=OnlineRating.objects.filter(model=model).first(),
+    )
+
+
+def model_ratings_payload(*, found: ModelRatings, category: str, limit: int) -> dict[str, Any]:
+    ratings: dict[str, Any] = {}
+    if found.snapshot is not None:
+        for key in found.snapshot.category_votes:
+            row = next(
+                (
+                    row
+                    for row in snapshot_rows(snapshot=found.snapshot, category=key)
+                    if row["model"] == found.model.slug
+                ),
+                None,
+            )
+            if row is not None:
+                ratings[key] = {
+                    k: row.get(k) for k in ROW_KEYS if k not in ("model", "name", "organization", "license")
+                }
+    model = found.model
+    return {
+        "model": {**model_public(model), "status": model.status},
+        "snapshot": snapshot_summary(found.snapshot),
+        "ratings": ratings,
+        "online_elo": None
+        if found.online is None or not found.online.battles
+        else {
+            "rating": found.online.rating,
+            "votes": found.online.battles,
+            "updated_at": found.online.updated_at,
+        },
+        "history": {
+            "category": category,
+            "limit": limit,
+            "points": [
+                {
+                    key: point.get(key)
+                    for key in ("version", "created_at", "rating", "ci_lower", "ci_upper", "rank", "battles")
+                }
+                for point in model_history(slug=model.slug, category=category, limit=limit)
+            ],
+        },
+    }
+
+
+# ---------- Votes, in the common arena format ----------
+
+
+def _export_votes(*, since: datetime | None) -> QuerySet[Vote]:
+    votes = votes_counted()
+    if since is not None:
+        votes = votes.filter(created_at__gt=since)
+    return votes
+
+
+def battles_export_validators(*, since: datetime | None) -> Validators:
+    # The latest time a counted row entered the database: a live vote's own time, or an import's
+    # battle-creation time (imported votes keep their historical time, which can be older).
+    votes = _export_votes(since=since)
+    found = votes.aggregate(last_id=Max("id"), entered=Max(Greatest("created_at", "battle__created_at")))
+    return Validators.of(
+        "battles",
+        since.timestamp() if since else "",
+        votes.count(),
+        found["last_id"],
+        last_modified=found["entered"],
+    )
+
+
+ExportKey = tuple[datetime, int]
+
+
+def battles_export_chunk(
+    *, since: datetime | None, after: ExportKey | None
+) -> tuple[list[str], ExportKey | None]:
+    """The next JSON lines after `after` in (vote time, id) order.
+
+    Keyset paging keeps each query an index range scan on the vote time, and PostgreSQL writes
+    the JSON itself: Python only passes the text on.
+    """
+    votes = _export_votes(since=since)
+    if after is not None:
+        # Written as a range on the vote time first, so that each chunk is an index range scan.
+        votes = votes.filter(created_at__gte=after[0]).filter(Q(created_at__gt=after[0]) | Q(id__gt=after[1]))
+    counted, params = votes_counted_sql(
+        votes,
+        "id",
+        "created_at",
+        "battle__model_a__slug",
+        "battle__model_b__slug",
+        "winner",
+        "anony",
+        "categories",
+    )
+    sql = f"""
+        SELECT v.id, v.created_at, json_build_object(
+            'model_a', v.model_a, 'model_b', v.model_b, 'winner', v.winner,
+            'tstamp', extract(epoch FROM v.created_at), 'anony', v.anony, 'categories', v.categories)::text
+        FROM ({counted}) AS v(id, created_at, model_a, model_b, winner, anony, categories)
+        ORDER BY v.created_at, v.id
+        LIMIT %s
+    """  # noqa: S608 (the subquery is the ORM's, values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, EXPORT_CHUNK])
+        rows = cursor.fetchall()
+    lines = [line + "\n" for _, _, line in rows]
+    last = (rows[-1][1], rows[-1][0]) if len(rows) == EXPORT_CHUNK else None
+    return lines, last
+
+
+def battles_export_lines(*, since: datetime | None) -> Iterator[str]:
+    """Every exported vote as a JSON line, fetched a chunk at a time (for WSGI servers and tests)."""
+    after: ExportKey | None = None
+    while True:
+        lines, after = battles_export_chunk(since=since, after=after)
+        # One write per chunk, not per line: a million tiny sends would cost more than the queries.
+        if lines:
+            yield "".join(lines)
+        if after is None:
+            return
+
+
+async def battles_export_lines_async(*, since: datetime | None) -> AsyncIterator[str]:
+    """The same lines for ASGI servers: each chunk is read in a worker thread, none held in memory."""
+    after: ExportKey | None = None
+    while True:
+        lines, after = await sync_to_async(battles_export_chunk)(since=since, after=after)
+        if lines:
+            yield "".join(lines)
+        if after is None:
+            return
+
+
+def since_parse(value: str | None) -> datetime | None:
+    """`since` as seconds since the epoch or an ISO 8601 time (UTC when it names no zone)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return datetime.fromtimestamp(float(text), tz=UTC)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            "'since' must be seconds since the epoch or an ISO 8601 time such as 2024-02-20T00:00:00Z, "
+            f"got {value!r}."
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

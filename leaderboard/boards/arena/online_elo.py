@@ -1,0 +1,94 @@
+"""The online Elo: moved by every vote in its transaction, replayed after imports, read live."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from arena.models import Model
+from arena.signals import RatingChange
+from leaderboard.boards.arena.votes import votes_counted
+from leaderboard.models import OnlineRating
+from leaderboard.ratings.battle_set import OUTCOME_OF_WINNER
+from leaderboard.ratings.online_elo import elo_replay, elo_step
+
+
+def online_rating_apply(*, model_a: Model, model_b: Model, winner: str) -> tuple[RatingChange, RatingChange]:
+    """Move both models' online Elo by one battle. Call inside the vote's transaction."""
+    for model in (model_a, model_b):
+        OnlineRating.objects.get_or_create(model=model)
+    # Locking in primary-key order keeps two concurrent votes on the same pair from deadlocking.
+    rows = {
+        row.model_id: row
+        for row in OnlineRating.objects.select_for_update()
+        .filter(model_id__in=[model_a.pk, model_b.pk])
+        .order_by("model_id")
+    }
+    row_a, row_b = rows[model_a.pk], rows[model_b.pk]
+    before_a, before_b = row_a.rating, row_b.rating
+    row_a.rating, row_b.rating = elo_step(rating_a=before_a, rating_b=before_b, winner=winner)
+    row_a.battles += 1
+    row_b.battles += 1
+    # bulk_update writes attributes as they are (auto_now is not applied), so set the time here.
+    row_a.updated_at = row_b.updated_at = timezone.now()
+    OnlineRating.objects.bulk_update([row_a, row_b], ["rating", "battles", "updated_at"])
+    return RatingChange(before_a, row_a.rating), RatingChange(before_b, row_b.rating)
+
+
+def online_ratings_replay() -> int:
+    """Set every model's online Elo to a replay of the counted votes in vote-time order.
+
+    For imports: historical votes land before the live ones, so the live ratings are replayed
+    rather than stepped. Holds every OnlineRating row while it runs, so a vote cast meanwhile
+    waits and then steps from the replayed value. Returns the number of votes replayed.
+    """
+    with transaction.atomic():
+        return _online_ratings_replay()
+
+
+def _online_ratings_replay() -> int:
+    model_ids = list(Model.objects.values_list("pk", flat=True))
+    OnlineRating.objects.bulk_create(
+        [OnlineRating(model_id=pk) for pk in model_ids], ignore_conflicts=True, batch_size=1000
+    )
+    rows = {row.model_id: row for row in OnlineRating.objects.select_for_update().order_by("model_id")}
+    votes = (
+        votes_counted()
+        .order_by("created_at", "id")
+        .values_list("battle__model_a_id", "battle__model_b_id", "winner")
+    )
+    index = {pk: i for i, pk in enumerate(rows)}
+    model_a: list[int] = []
+    model_b: list[int] = []
+    outcome: list[int] = []
+    for a_id, b_id, winner in votes.iterator(chunk_size=10_000):
+        model_a.append(index[a_id])
+        model_b.append(index[b_id])
+        outcome.append(OUTCOME_OF_WINNER[winner])
+    ratings = elo_replay(n_models=len(index), model_a=model_a, model_b=model_b, outcome=outcome)
+    played = np.bincount(np.array(model_a + model_b, np.int64), minlength=len(index))
+    now = timezone.now()
+    changed = []
+    for pk, i in index.items():
+        row, rating, battles = rows[pk], float(ratings[i]), int(played[i])
+        if (row.rating, row.battles) != (rating, battles):
+            row.rating, row.battles, row.updated_at = rating, battles, now
+            changed.append(row)
+    OnlineRating.objects.bulk_update(changed, ["rating", "battles", "updated_at"], batch_size=1000)
+    return len(outcome)
+
+
+def online_elo_by_slug(*, slugs: Sequence[str]) -> dict[str, float]:
+    return dict(
+        OnlineRating.objects.filter(model__slug__in=slugs, battles__gt=0).values_list("model__slug", "rating")
+    )
+
+
+def online_ratings_live(*, slugs: Sequence[str] | None = None) -> dict[str, OnlineRating]:
+    ratings = OnlineRating.objects.select_related("model").filter(battles__gt=0)
+    if slugs is not None:
+        ratings = ratings.filter(model__slug__in=slugs)
+    return {row.model.slug: row for row in ratings}

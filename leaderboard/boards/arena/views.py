@@ -1,0 +1,133 @@
+"""The arena board pages: the board, its live fragment, and the charts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+
+from arena.models import Model
+from core.errors import InvalidInput
+from core.http import Validators, conditional
+from leaderboard.boards.arena.board import ArenaBoard, arena_board
+from leaderboard.boards.arena.categories import CATEGORIES, CATEGORY_LABELS, OVERALL
+from leaderboard.boards.arena.charts import RatedModel, chart_history, chart_matrix, chart_ratings
+from leaderboard.boards.arena.selectors import (
+    arena_board_version,
+    snapshot_latest,
+    snapshot_result,
+    snapshots_history,
+)
+from leaderboard.boards.arena.services import BOARD
+
+# Short: the fragment says "3 minutes ago", and a quiet board has nothing to share anyway.
+_FRAGMENT_CACHE_S = 30
+
+
+def _board_params(request: HttpRequest) -> tuple[str, int]:
+    category = request.GET.get("category") or OVERALL
+    if category not in CATEGORIES:
+        raise Http404(f"There is no category {category!r}.")
+    try:
+        min_votes = max(0, int(request.GET.get("min_votes") or 0))
+    except ValueError:
+        min_votes = 0
+    return category, min_votes
+
+
+def _board_context(board: ArenaBoard) -> dict[str, Any]:
+    query = f"?category={board.category}" + (f"&min_votes={board.min_votes}" if board.min_votes else "")
+    return {"board": board, "board_name": BOARD, "query": query}
+
+
+def arena_board_page(request: HttpRequest) -> HttpResponse:
+    category, min_votes = _board_params(request)
+    try:
+        board = arena_board(category=category, min_votes=min_votes)
+    except InvalidInput as error:
+        raise Http404(error.message) from None
+    return render(request, "leaderboard/elo.html", _board_context(board))
+
+
+def _fragment_validators(request: HttpRequest) -> Validators:
+    # live.js sends back the version it shows (X-Board-Version) as If-None-Match.
+    return Validators(etag=arena_board_version())
+
+
+@conditional(_fragment_validators)
+def arena_board_fragment(request: HttpRequest) -> HttpResponse:
+    """The board alone, for the page's live refresh; 304 while the page already shows this version."""
+    category, min_votes = _board_params(request)
+    version = arena_board_version()
+
+    def fragment() -> str:
+        board = arena_board(category=category, min_votes=min_votes)
+        return render_to_string("leaderboard/arena_board.html", _board_context(board), request=request)
+
+    # Every open page refetches after every vote: render each version once, not once per viewer.
+    # (The version is read before the board, so at worst a newer board is cached under an older
+    # version, and the next event fetches again.)
+    html = cache.get_or_set(f"arena-board:{version}:{category}:{min_votes}", fragment, _FRAGMENT_CACHE_S)
+    response = HttpResponse(html)
+    response["X-Board-Version"] = version
+    return response
+
+
+def arena_charts_page(request: HttpRequest) -> HttpResponse:
+    category, _ = _board_params(request)
+    snapshot = snapshot_latest()
+    figures: dict[str, Any] = {}
+    tabs = []
+    if snapshot is not None:
+        tabs = [(key, CATEGORY_LABELS[key]) for key in CATEGORIES if snapshot.category_votes.get(key)]
+        result = snapshot_result(snapshot=snapshot, category=category)
+        if result is not None:
+            slugs = [row["model"] for row in result["rows"]]
+            names = dict(Model.objects.filter(slug__in=slugs).values_list("slug", "display_name"))
+            label = CATEGORY_LABELS[category]
+            figures["ratings"] = chart_ratings(
+                models=[
+                    RatedModel(
+                        name=names.get(row["model"], row["model"]),
+                        rating=row["rating"],
+                        ci_lower=row["ci_lower"],
+                        ci_upper=row["ci_upper"],
+                        component=row["component"],
+                    )
+                    for row in result["rows"]
+                ],
+                title=f"{label}: ratings with 95% intervals",
+            )
+            matrices = result["matrices"]
+            shown = [names.get(slug, slug) for slug in matrices["models"]]
+            for key, title, colorbar, percent in (
+                ("win_rate", "Win rate (ties left out)", "win rate", True),
+                ("battle_counts", "Battles between each pair", "battles", False),
+                ("predicted_win_rate", "Predicted win rate from the ratings", "P(row wins)", True),
+            ):
+                figures[key] = chart_matrix(
+                    models=shown,
+                    values=matrices[key],
+                    title=f"{label}: {title}",
+                    colorbar=colorbar,
+                    percent=percent,
+                )
+            figures["history"] = chart_history(
+                points=snapshots_history(category=category),
+                names=names,
+                title=f"{label}: rating over time",
+            )
+    return render(
+        request,
+        "leaderboard/arena_charts.html",
+        {
+            "snapshot": snapshot,
+            "category": category,
+            "category_label": CATEGORY_LABELS[category],
+            "tabs": tabs,
+            "figures": figures,
+        },
+    )

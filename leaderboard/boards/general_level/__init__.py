@@ -1,0 +1,1 @@
+"""The General-Level board: tasks and scores imported or evaluated, scored as a whole, cached per version."""

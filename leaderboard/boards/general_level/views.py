@@ -1,0 +1,102 @@
+"""The General-Level pages: the board, its live fragment, and a model's worked example."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from core.errors import NotFound
+from core.http import Validators, conditional
+from leaderboard.boards.general_level.selectors import (
+    BOARD,
+    MODALITY_LABELS,
+    GeneralLevelBoard,
+    general_level_board,
+    general_level_entry_get,
+    general_level_example,
+    general_level_level_boards,
+    general_level_modality_boards,
+    general_level_version,
+)
+from leaderboard.general_level import ModalityExample, ModalityScore, NormalisedTask
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    task: NormalisedTask
+    raw: str  # as published, e.g. "34.6", not "34.6000"
+
+
+@dataclass(frozen=True)
+class ModalityView:
+    example: ModalityExample
+    label: str
+    score: ModalityScore
+    rows: tuple[TaskRow, ...]
+
+
+def _task_rows(tasks: tuple[NormalisedTask, ...]) -> tuple[TaskRow, ...]:
+    return tuple(TaskRow(task=task, raw="—" if task.raw is None else f"{task.raw:g}") for task in tasks)
+
+
+def _board_context(board: GeneralLevelBoard) -> dict[str, Any]:
+    return {
+        "board": board,
+        "board_name": BOARD,
+        "level_boards": general_level_level_boards(board=board),
+        "modality_boards": general_level_modality_boards(board=board),
+    }
+
+
+def general_level_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "leaderboard/general_level.html", _board_context(general_level_board()))
+
+
+def _fragment_validators(request: HttpRequest) -> Validators:
+    # live.js sends back the version it shows (X-Board-Version) as If-None-Match.
+    return Validators(etag=general_level_version())
+
+
+@conditional(_fragment_validators)
+def general_level_fragment(request: HttpRequest) -> HttpResponse:
+    """The board alone, for the page's live refresh; 304 while the page already shows this version."""
+    version = general_level_version()
+    response = render(
+        request, "leaderboard/general_level_board.html", _board_context(general_level_board(version=version))
+    )
+    response["X-Board-Version"] = version
+    return response
+
+
+def general_level_model_page(request: HttpRequest, key: str) -> HttpResponse:
+    board = general_level_board()
+    try:
+        entry = general_level_entry_get(board=board, key=key)
+    except NotFound as error:
+        raise Http404(error.message) from None
+    example = general_level_example(entry=entry)
+    modalities = [
+        ModalityView(
+            example=modality,
+            label=MODALITY_LABELS[modality.modality],
+            score=score,
+            rows=_task_rows(modality.tasks),
+        )
+        for modality, score in zip(example.modalities, entry.report.modalities, strict=True)
+    ]
+    return render(
+        request,
+        "leaderboard/general_level_model.html",
+        {
+            "board": board,
+            "entry": entry,
+            "report": entry.report,
+            "example": example,
+            "modalities": [m for m in modalities if m.example.tasks],
+            "empty_modalities": [m.label for m in modalities if not m.example.tasks],
+            "language_rows": _task_rows(example.language.tasks),
+        },
+    )

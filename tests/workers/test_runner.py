@@ -1,0 +1,66 @@
+"""The generation runner: one model, one conversation, chunks handed on, every failure a sentence."""
+
+from __future__ import annotations
+
+from workers.adapters.base import GenerationParams, GenerationStats, Message, TextPart
+from workers.runner import GENERIC_FAILURE, TIMEOUT_FAILURE, GenerationOutcome, ModelSpec, generation_run
+
+QUESTION = (Message(role="user", content=(TextPart("What is in the picture?"),)),)
+
+
+def _run(
+    model: ModelSpec, *, time_limit_s: float = 60, max_new_tokens: int = 12
+) -> tuple[list[str], GenerationOutcome]:
+    chunks: list[str] = []
+    stats = GenerationStats()
+    stats.mark_started()
+    outcome = generation_run(
+        model=model,
+        conversation=QUESTION,
+        params=GenerationParams(max_new_tokens=max_new_tokens, seed=1),
+        stats=stats,
+        on_chunk=chunks.append,
+        time_limit_s=time_limit_s,
+    )
+    assert stats.finished_at is not None and stats.finished_at >= (stats.started_at or 0)
+    return chunks, outcome
+
+
+def test_a_tiny_model_streams_its_answer_to_the_caller(tiny_models_dir):
+    spec = tiny_models_dir.specs[0]
+    chunks, outcome = _run(ModelSpec(key=spec.slug, kind=spec.adapter_kind, config=spec.adapter_config))
+    assert outcome.error is None
+    assert chunks and "".join(chunks)
+
+
+def test_past_the_time_limit_the_answer_stops_with_the_timeout_sentence(tiny_models_dir):
+    spec = tiny_models_dir.specs[0]
+    model = ModelSpec(key=spec.slug, kind=spec.adapter_kind, config=spec.adapter_config)
+    chunks, outcome = _run(model, time_limit_s=0, max_new_tokens=64)
+    assert outcome.error == TIMEOUT_FAILURE
+    assert len(chunks) == 1, "the first chunk past the deadline cancels the rest"
+
+
+def test_a_model_that_cannot_load_fails_with_the_adapters_sentence(tmp_path):
+    missing = ModelSpec(key="missing-model", kind="transformers", config={"path": str(tmp_path / "nothing")})
+    chunks, outcome = _run(missing)
+    assert chunks == []
+    assert outcome.error and outcome.error != GENERIC_FAILURE
+
+
+def test_a_failure_of_the_caller_is_an_internal_error_not_a_crash(tiny_models_dir):
+    spec = tiny_models_dir.specs[0]
+    stats = GenerationStats()
+
+    def broken(chunk: str) -> None:
+        raise RuntimeError("the caller could not store the chunk")
+
+    outcome = generation_run(
+        model=ModelSpec(key=spec.slug, kind=spec.adapter_kind, config=spec.adapter_config),
+        conversation=QUESTION,
+        params=GenerationParams(max_new_tokens=8),
+        stats=stats,
+        on_chunk=broken,
+        time_limit_s=60,
+    )
+    assert outcome.error == GENERIC_FAILURE

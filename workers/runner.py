@@ -1,0 +1,99 @@
+"""The generation runner: run one model over one conversation, hand each chunk on, report how it ended.
+
+It knows adapters, time limits and failures, nothing of what the answer is for: the caller (an
+arena battle side, an evaluation item) builds the conversation, consumes the chunks and stores
+the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from workers.adapters import adapter_get
+from workers.adapters.base import AdapterError, GenerationParams, GenerationStats, Message
+
+logger = logging.getLogger(__name__)
+
+GENERIC_FAILURE = "The model failed to answer because of an internal error."
+TIMEOUT_FAILURE = "The model took too long to answer."
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to run a model: `key` names it in the process's adapter cache."""
+
+    key: str
+    kind: str
+    config: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class GenerationOutcome:
+    # A sentence for people, None on success. An adapter's own message may name the model:
+    # callers that must keep it anonymous scrub it.
+    error: str | None
+
+
+class _TimeLimitReached(Exception):
+    pass
+
+
+def generation_run(
+    *,
+    model: ModelSpec,
+    conversation: Sequence[Message],
+    params: GenerationParams,
+    stats: GenerationStats,
+    on_chunk: Callable[[str], None],
+    time_limit_s: float,
+) -> GenerationOutcome:
+    """Stream the model's answer into `on_chunk`; never raises for a failure of the model."""
+    cancel = threading.Event()
+    deadline = time.monotonic() + time_limit_s
+    try:
+        adapter = adapter_get(
+            key=model.key,
+            kind=model.kind,
+            config=model.config,
+            device=settings.WORKER_DEVICE,
+            dtype=settings.WORKER_DTYPE,
+        )
+        for chunk in adapter.stream(conversation, params, stats=stats, cancel=cancel):
+            on_chunk(chunk)
+            if time.monotonic() > deadline:
+                cancel.set()
+                raise _TimeLimitReached
+    except AdapterError as exc:
+        return GenerationOutcome(error=str(exc))
+    except _TimeLimitReached:
+        return GenerationOutcome(error=TIMEOUT_FAILURE)
+    except Exception as exc:
+        from celery.exceptions import SoftTimeLimitExceeded
+
+        cancel.set()
+        if isinstance(exc, SoftTimeLimitExceeded):
+            return GenerationOutcome(error=TIMEOUT_FAILURE)
+        logger.exception("generation failed for %s", model.key)
+        return GenerationOutcome(error=GENERIC_FAILURE)
+    finally:
+        stats.mark_finished()
+    return GenerationOutcome(error=None)
+
+
+def torch_threads_limit(threads: int) -> None:
+    """CPU intra-op threads per worker process; 0 leaves torch's default."""
+    if threads <= 0:
+        return
+    try:
+        import torch
+    except ImportError:  # a web-tier install hosts only endpoint models
+        return
+    if not torch.cuda.is_available():
+        torch.set_num_threads(threads)
