@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, Literal
 
@@ -171,7 +172,10 @@ def battle_retry(request: HttpRequest, battle_id: uuid.UUID) -> Status[dict[str,
 
 @router.get("/images/{sha256}", summary="An uploaded image", response={200: None, 404: ErrorOut})
 def image_get(request: HttpRequest, sha256: str) -> HttpResponse:
-    asset = MediaAsset.objects.filter(sha256=sha256, kind=MediaAsset.Kind.IMAGE).first()
+    is_digest = re.fullmatch(r"[0-9a-f]{64}", sha256) is not None
+    asset = (
+        MediaAsset.objects.filter(sha256=sha256, kind=MediaAsset.Kind.IMAGE).first() if is_digest else None
+    )
     if asset is None:
         raise NotFound("There is no such image.")
     response = HttpResponse(media_asset_read(asset=asset), content_type=asset.mime_type)

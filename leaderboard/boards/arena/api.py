@@ -36,6 +36,7 @@ from leaderboard.boards.arena.selectors import snapshot_get, snapshots_page
 router = Router(tags=["ratings"])
 
 _PAGE_SIZE_MAX = 100
+_PAGE_MAX = 1_000_000  # beyond any real board; a huge page number would overflow PostgreSQL's OFFSET
 _HISTORY_MAX = 1000
 
 
@@ -220,7 +221,7 @@ def leaderboard_get(
 @decorate_view(conditional(_snapshots_validators))
 def snapshots_get(
     request: HttpRequest,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=_PAGE_MAX),
     page_size: int = Query(20, ge=1, le=_PAGE_SIZE_MAX),
 ) -> dict[str, Any]:
     count, items = snapshots_page(page=page, page_size=page_size)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ ROW_KEYS: Final = (
     "win_rate",
 )
 EXPORT_CHUNK: Final = 2000
+_SLUG: Final = re.compile(r"[-\w]{1,100}")
 
 
 # ---------- Leaderboard rows ----------
@@ -171,7 +173,8 @@ class ModelRatings:
 
 
 def model_ratings_get(*, slug: str) -> ModelRatings:
-    model = Model.objects.filter(slug=slug).first()
+    # A slug is letters, digits, - and _ (a NUL byte would not even reach PostgreSQL).
+    model = Model.objects.filter(slug=slug).first() if _SLUG.fullmatch(slug) else None
     if model is None:
         raise NotFound("There is no model with that slug.")
     return ModelRatings(
@@ -317,9 +320,16 @@ def since_parse(value: str | None) -> datetime | None:
         return None
     text = value.strip()
     try:
-        return datetime.fromtimestamp(float(text), tz=UTC)
+        seconds = float(text)
     except ValueError:
-        pass
+        seconds = None
+    if seconds is not None:
+        try:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise InvalidInput(
+                f"'since' must be a time between the years 1 and 9999, got {value!r}."
+            ) from None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

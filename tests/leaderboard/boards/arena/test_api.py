@@ -387,3 +387,21 @@ def test_export_streams_from_the_live_server(live_stack: LiveStack):
         assert [line["model_a"] for line in lines] == ["live-alpha"] * 3
         cached = client.get("/api/v1/battles/export", headers={"If-None-Match": response.headers["etag"]})
         assert cached.status_code == 304
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "detail"),
+    [
+        ("/api/v1/models/%00", 404, "There is no model with that slug."),
+        ("/api/v1/models/" + "x" * 300, 404, "There is no model with that slug."),
+        ("/api/v1/battles/export?since=1e400", 400, "'since' must be a time between the years 1 and 9999"),
+        ("/api/v1/battles/export?since=nan", 400, "'since' must be a time between the years 1 and 9999"),
+        ("/api/v1/battles/export?since=-1e300", 400, "'since' must be a time between the years 1 and 9999"),
+        ("/api/v1/leaderboard/snapshots?page=9223372036854775807", 422, "page"),
+        ("/api/v1/images/%00", 404, "There is no such image."),
+    ],
+)
+def test_input_out_of_range_is_a_4xx_with_a_sentence(db, path: str, status: int, detail: str):
+    response = Client().get(path)
+    assert response.status_code == status, response.content
+    assert detail in response.json()["detail"]
