@@ -19,6 +19,7 @@ class Modality(models.TextChoices):
 class AdapterKind(models.TextChoices):
     TRANSFORMERS = "transformers", "transformers (local)"
     OPENAI = "openai", "OpenAI-compatible HTTP"
+    SCRIPTED = "scripted", "Scripted (demo, benchmarks, tests)"
 
 
 class Model(models.Model):

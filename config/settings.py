@@ -175,6 +175,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: its process_exception sees what a view raised before any other turns it into a 500.
+    "core.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -194,11 +196,28 @@ TEMPLATES = [
     },
 ]
 
+# Each process keeps a pool of at most DATABASE_POOL_MAX_SIZE connections (psycopg's pool, through
+# Django): a crowd of requests waits up to DATABASE_POOL_TIMEOUT_S for a free one instead of opening
+# a connection each and exhausting PostgreSQL's max_connections. 0 turns the pool off (a connection
+# per request, Django's default). A server that does not answer fails a connection attempt after
+# DATABASE_CONNECT_TIMEOUT_S; either failure is answered 503 with a sentence.
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=8)
+DATABASE_POOL_TIMEOUT_S = env.float("DATABASE_POOL_TIMEOUT_S", default=5.0)
+DATABASE_CONNECT_TIMEOUT_S = env.int("DATABASE_CONNECT_TIMEOUT_S", default=5)
+_database = env.postgres("DATABASE_URL", default=_embedded.database_url)
+_database["OPTIONS"].setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_S)
+if DATABASE_POOL_MAX_SIZE > 0:
+    _database["OPTIONS"]["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": DATABASE_POOL_TIMEOUT_S,
+    }
 DATABASES = {
     "default": {
-        **env.postgres("DATABASE_URL", default=_embedded.database_url),
+        **_database,
+        # A pooled connection goes back to the pool after each request; the pool checks it on reuse.
         "CONN_MAX_AGE": 0,
-        "CONN_HEALTH_CHECKS": True,
+        "CONN_HEALTH_CHECKS": DATABASE_POOL_MAX_SIZE == 0,
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

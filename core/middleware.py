@@ -11,15 +11,22 @@ from collections.abc import Callable
 from http import HTTPStatus
 
 from django.core.exceptions import DisallowedHost
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.db import OperationalError
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.template.loader import render_to_string
 from django.urls import get_resolver, get_urlconf
 from django.utils.deprecation import MiddlewareMixin
 
 # Django's own logger for this, so that existing log filters keep applying.
 security_logger = logging.getLogger("django.security.DisallowedHost")
+logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 SERVER_ERROR_DETAIL = "Something went wrong on our side. It has been logged; please try again later."
+DATABASE_UNAVAILABLE_DETAIL = (
+    "The site is too busy to answer, or its database cannot be reached right now. "
+    "Please try again in a moment."
+)
 
 
 def api_request_is(request: HttpRequest) -> bool:
@@ -82,3 +89,18 @@ class ApiErrorMiddleware(MiddlewareMixin):
         if response.get("Content-Type", "").startswith("application/json"):
             return response
         return api_error_response(request, response.status_code, original=response)
+
+
+class DatabaseUnavailableMiddleware(MiddlewareMixin):
+    """A database that cannot be reached in time (every pooled connection busy past
+    DATABASE_POOL_TIMEOUT_S, or no answer within DATABASE_CONNECT_TIMEOUT_S) is a 503 with a
+    sentence, not a 500: nothing is wrong with the request, and trying again later helps."""
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase | None:
+        if not isinstance(exception, OperationalError):
+            return None
+        logger.warning("database unavailable for %s %s: %s", request.method, request.path, exception)
+        if api_request_is(request):
+            return api_error_response(request, 503, detail=DATABASE_UNAVAILABLE_DETAIL)
+        # Rendered without the request: its context processors could need the database too.
+        return HttpResponse(render_to_string("503.html"), status=503)

@@ -106,8 +106,19 @@ def test_a_tcp_database_url_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     assert database["ENGINE"] == "django.db.backends.postgresql"
     assert (database["NAME"], database["USER"], database["PASSWORD"]) == ("arena", "arena", "p@ss")
     assert (database["HOST"], database["PORT"]) == ("db.example", "6543")
-    assert database["CONN_HEALTH_CHECKS"] is True
     assert database["CONN_MAX_AGE"] == 0
+
+
+def test_connections_are_pooled_with_a_wait_limit_and_a_connect_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    database = settings_read(monkeypatch, DATABASE_POOL_MAX_SIZE="6", DATABASE_POOL_TIMEOUT_S="2.5")[
+        "DATABASES"
+    ]["default"]
+    assert database["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 6, "timeout": 2.5}
+    assert database["OPTIONS"]["connect_timeout"] == 5
+    unpooled = settings_read(monkeypatch, DATABASE_POOL_MAX_SIZE="0")["DATABASES"]["default"]
+    assert "pool" not in unpooled["OPTIONS"] and unpooled["CONN_HEALTH_CHECKS"] is True
 
 
 def test_a_unix_socket_database_url_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,7 +130,7 @@ def test_a_unix_socket_database_url_is_read(monkeypatch: pytest.MonkeyPatch) -> 
         "/srv/pg sock",
         "",
     )
-    assert database["OPTIONS"] == {"connect_timeout": 5}
+    assert database["OPTIONS"]["connect_timeout"] == 5
 
 
 def test_redis_urls_give_each_user_its_database(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -99,7 +99,7 @@ def test_an_openai_config_builds_an_http_adapter_without_connecting() -> None:
 
 def test_an_unknown_kind_is_refused_clearly() -> None:
     with pytest.raises(
-        AdapterConfigError, match="Unknown adapter kind 'vllm' \\(known: transformers, openai\\)"
+        AdapterConfigError, match="Unknown adapter kind 'vllm' \\(known: transformers, openai, scripted\\)"
     ) as caught:
         adapter_get(key="test-registry:kind", kind="vllm", config={})
 

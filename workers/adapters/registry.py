@@ -12,6 +12,7 @@ from workers.adapters.base import ModelAdapter
 from workers.adapters.settings import (
     AdapterSettings,
     OpenAISettings,
+    ScriptedSettings,
     TransformersSettings,
     settings_parse,
     settings_problems,
@@ -43,6 +44,10 @@ def _adapter_build(settings: AdapterSettings) -> ModelAdapter:
         from workers.adapters.openai_http import OpenAIHttpAdapter
 
         return OpenAIHttpAdapter(settings=settings)
+    if isinstance(settings, ScriptedSettings):
+        from workers.adapters.scripted import ScriptedAdapter
+
+        return ScriptedAdapter(settings=settings)
     raise TypeError(f"no adapter for {type(settings).__name__}")
 
 

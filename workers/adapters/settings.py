@@ -6,18 +6,23 @@ configuration cheaply; the adapters themselves only ever receive parsed, valid s
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from workers.adapters.base import AdapterConfigError
 
-ADAPTER_KINDS: Final = ("transformers", "openai")
 DTYPES: Final = ("auto", "float32", "float16", "bfloat16")
 _DEVICE_PATTERN: Final = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
 _ENV_NAME_PATTERN: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SCRIPTED_CHUNKS: Final = ("word", "char")
+SCRIPTED_DEFAULT_TEXT: Final = (
+    "This is a scripted answer, not a model's. It streams chunk by chunk at the pace its configuration "
+    "sets, so battles, streaming and benchmarks can be tried without loading any model."
+)
 # The adapter owns these request fields; letting extra_body replace them would break streaming.
 _RESERVED_BODY_KEYS: Final = frozenset({"model", "messages", "stream"})
 
@@ -43,7 +48,17 @@ class OpenAISettings:
     include_usage: bool = True
 
 
-AdapterSettings = TransformersSettings | OpenAISettings
+@dataclass(frozen=True)
+class ScriptedSettings:
+    text: str = SCRIPTED_DEFAULT_TEXT
+    tokens_per_s: float | None = None  # None: every chunk at once, no waiting
+    first_token_delay_s: float = 0.0
+    chunk: str = "word"  # one of SCRIPTED_CHUNKS
+    echo: bool = False  # append the last user message, so answers differ per prompt
+    fail: str | None = None  # raise this message after the text
+
+
+AdapterSettings = TransformersSettings | OpenAISettings | ScriptedSettings
 
 
 class _ConfigReader:
@@ -57,7 +72,7 @@ class _ConfigReader:
         for key in sorted(set(self.config) - set(allowed)):
             self.problems.append(f"Unknown setting '{key}' (allowed: {', '.join(allowed)}).")
 
-    def text(self, key: str, *, required: bool) -> str | None:
+    def text(self, key: str, *, required: bool, strip: bool = True) -> str | None:
         value = self.config.get(key)
         if value is None:
             if required:
@@ -66,12 +81,20 @@ class _ConfigReader:
         if not isinstance(value, str) or not value.strip():
             self.problems.append(f"'{key}' must be a non-empty string.")
             return None
-        return value.strip()
+        return value.strip() if strip else value
 
-    def number(self, key: str, *, default: float, minimum: float) -> float:
+    def number(self, key: str, *, default: float, minimum: float, inclusive: bool = False) -> float:
         value = self.config.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= minimum:
-            self.problems.append(f"'{key}' must be a number greater than {minimum:g}.")
+        bound = "of at least" if inclusive else "greater than"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.problems.append(f"'{key}' must be a number {bound} {minimum:g}.")
+            return default
+        # Python's json reads NaN and Infinity: NaN slips past every comparison; an infinite wait never ends.
+        if not math.isfinite(value):
+            self.problems.append(f"'{key}' must be a finite number, not {value}.")
+            return default
+        if value < minimum or (value == minimum and not inclusive):
+            self.problems.append(f"'{key}' must be a number {bound} {minimum:g}.")
             return default
         return float(value)
 
@@ -162,13 +185,43 @@ def _openai_read(reader: _ConfigReader) -> OpenAISettings | None:
     return settings if base_url is not None and model is not None else None
 
 
+def _scripted_read(reader: _ConfigReader) -> ScriptedSettings | None:
+    reader.unknown_reject(allowed=("text", "tokens_per_s", "first_token_delay_s", "chunk", "echo", "fail"))
+    # Kept as written, spaces and line breaks included: its chunks must join back to exactly this text.
+    text = reader.text("text", required=False, strip=False)
+    tokens_per_s = (
+        reader.number("tokens_per_s", default=1.0, minimum=0)
+        if reader.config.get("tokens_per_s") is not None
+        else None
+    )
+    chunk = reader.text("chunk", required=False) or "word"
+    if chunk not in SCRIPTED_CHUNKS:
+        reader.problems.append(f"'chunk' must be one of {', '.join(SCRIPTED_CHUNKS)}, not '{chunk}'.")
+    return ScriptedSettings(
+        text=text or SCRIPTED_DEFAULT_TEXT,
+        tokens_per_s=tokens_per_s,
+        first_token_delay_s=reader.number("first_token_delay_s", default=0.0, minimum=0, inclusive=True),
+        chunk=chunk,
+        echo=reader.flag("echo", default=False),
+        fail=reader.text("fail", required=False),
+    )
+
+
+_READERS: Final[Mapping[str, Callable[[_ConfigReader], AdapterSettings | None]]] = {
+    "transformers": _transformers_read,
+    "openai": _openai_read,
+    "scripted": _scripted_read,
+}
+ADAPTER_KINDS: Final = tuple(_READERS)
+
+
 def _settings_read(*, kind: str, config: object) -> tuple[AdapterSettings | None, list[str]]:
     if kind not in ADAPTER_KINDS:
         return None, [f"Unknown adapter kind '{kind}' (known: {', '.join(ADAPTER_KINDS)})."]
     if not isinstance(config, Mapping):
         return None, ["The configuration must be an object."]
     reader = _ConfigReader(config)
-    settings = _transformers_read(reader) if kind == "transformers" else _openai_read(reader)
+    settings = _READERS[kind](reader)
     return settings, reader.problems
 
 
