@@ -26,6 +26,11 @@ from workers.streaming import ChunkStream
 NO_WORKER_FAILURE = "No worker answered for this model in time."
 
 
+def answer_stream_key(*, battle_id: object, turn: int, side: str) -> str:
+    """Where the text an answer has streamed so far is kept, for sockets that join late."""
+    return f"answer-stream:{battle_id}:{turn}:{side}"
+
+
 def responses_enqueue(*, responses: Iterable[Response], models: Mapping[str, Model]) -> None:
     """Send each answer to its model's queue once the surrounding transaction commits."""
     from arena.tasks import response_generate
@@ -85,6 +90,7 @@ def answer_generate(*, response_id: int) -> None:
         group=battle_group(battle_id=battle.id),
         fields={"side": response.side, "turn": response.turn.index},
         interval=settings.ARENA_STREAM_INTERVAL_S,
+        state_key=answer_stream_key(battle_id=battle.id, turn=response.turn.index, side=response.side),
     )
     stats = GenerationStats(queued_at=response.queued_at.timestamp())
     stats.mark_started()

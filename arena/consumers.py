@@ -1,18 +1,61 @@
-"""The battle stream: a browser joins a battle's group and receives its answers as they generate."""
+"""The battle stream: a browser joins a battle's group and receives its answers as they generate.
+
+On joining, the socket first gets one `sync` message per answer of the latest turn, with the whole
+text so far; the deltas that follow carry their `offset`, so a client that joined late keeps the
+part of each delta past the text it has (README "REST API").
+"""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from channels.db import database_sync_to_async
 
-from arena.models import Battle
+from arena.answers import answer_stream_key
+from arena.models import Battle, Response
 from core.realtime import GroupStreamConsumer, battle_group
+from workers.streaming import stream_state_get
 
 
 @database_sync_to_async
 def _battle_exists(battle_id: uuid.UUID) -> bool:
     return Battle.objects.filter(pk=battle_id).exists()
+
+
+@database_sync_to_async
+def _answers_so_far(battle_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Each answer of the latest turn as it stands: a streaming one from the stream's own record
+    (the stored text lags it by up to ARENA_PERSIST_INTERVAL_S), a finished one as stored."""
+    latest = (
+        Response.objects.filter(turn__battle_id=battle_id)
+        .order_by("-turn__index")
+        .values("turn__index")
+        .first()
+    )
+    if latest is None:
+        return []
+    answers = []
+    for response in Response.objects.filter(
+        turn__battle_id=battle_id, turn__index=latest["turn__index"]
+    ).order_by("side"):
+        text = response.text
+        if response.status == Response.Status.STREAMING:
+            key = answer_stream_key(battle_id=battle_id, turn=latest["turn__index"], side=response.side)
+            streamed = stream_state_get(state_key=key)
+            text = streamed if streamed is not None and len(streamed) >= len(text) else text
+        answers.append(
+            {
+                "type": "sync",
+                "turn": latest["turn__index"],
+                "side": response.side,
+                "status": response.status,
+                "offset": 0,
+                "text": text,
+                "error": response.error or None,
+            }
+        )
+    return answers
 
 
 class BattleConsumer(GroupStreamConsumer):
@@ -21,4 +64,11 @@ class BattleConsumer(GroupStreamConsumer):
             battle_id = uuid.UUID(self.scope["url_route"]["kwargs"]["battle_id"])
         except ValueError:
             return None
-        return battle_group(battle_id=battle_id) if await _battle_exists(battle_id) else None
+        if not await _battle_exists(battle_id):
+            return None
+        self.battle_id = battle_id
+        return battle_group(battle_id=battle_id)
+
+    async def joined(self) -> None:
+        for answer in await _answers_so_far(self.battle_id):
+            await self.send_json(answer)

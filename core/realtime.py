@@ -94,6 +94,14 @@ class GroupStreamConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
             return
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        await self.joined()
+
+    async def joined(self) -> None:
+        """Called once the socket is in its group: a consumer sends here what a late joiner missed.
+
+        Anything published from now on reaches this socket after what is sent here, so the two
+        together leave no gap (they may overlap; messages carry what the client needs to merge them).
+        """
 
     async def disconnect(self, code: int) -> None:
         if self.group is not None:

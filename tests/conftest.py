@@ -22,6 +22,8 @@ from workers.tiny_models import TinyModelSpec, tiny_models_build
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN_SLUG = "broken-endpoint"
+# Scripted models the live stack's worker hosts (registered by the tests that need them).
+SCRIPTED_SLUGS = ("scripted-a", "scripted-b")
 
 
 class TinyModels(NamedTuple):
@@ -101,7 +103,7 @@ def live_stack(
         "PYTHONUNBUFFERED": "1",
     }
     port = free_port()
-    slugs = ",".join([*(spec.slug for spec in tiny_models_dir.specs), BROKEN_SLUG])
+    slugs = ",".join([*(spec.slug for spec in tiny_models_dir.specs), BROKEN_SLUG, *SCRIPTED_SLUGS])
     web_log, worker_log = logs / "web.log", logs / "worker.log"
     with web_log.open("wb") as web_out, worker_log.open("wb") as worker_out:
         web = subprocess.Popen(

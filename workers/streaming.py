@@ -1,13 +1,35 @@
-"""Streaming transport: a generation's chunks, coalesced, numbered and sent to a Channels group."""
+"""Streaming transport: a generation's chunks, coalesced, numbered and sent to a Channels group.
+
+With a `state_key`, the text so far is also kept in the cache (Redis) before each message is sent,
+so a listener that joins late reads it there and then follows the deltas: nothing is missed.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import Any
 
+from django.core.cache import cache
+
 from core.realtime import STREAM_EVENT, group_send
+
+logger = logging.getLogger(__name__)
+
+# Long enough for any generation; the stored answer is the record after that.
+STATE_TTL_S = 3600
+
+
+def stream_state_get(*, state_key: str) -> str | None:
+    """The text a stream had sent so far, or None (not started, expired, or the cache unreachable)."""
+    try:
+        value = cache.get(state_key)
+    except Exception:  # an unreachable cache is a miss: the caller falls back to the database
+        logger.warning("stream state unreadable: %s", state_key, exc_info=True)
+        return None
+    return value if isinstance(value, str) else None
 
 
 class ChunkStream:
@@ -16,8 +38,11 @@ class ChunkStream:
     Every message carries `fields` (what the listener needs to place it, e.g. which answer it is).
     """
 
-    def __init__(self, *, group: str, fields: Mapping[str, Any], interval: float) -> None:
+    def __init__(
+        self, *, group: str, fields: Mapping[str, Any], interval: float, state_key: str | None = None
+    ) -> None:
         self.group = group
+        self.state_key = state_key
         self.fields = dict(fields)
         self.interval = interval
         self.text = ""
@@ -44,8 +69,17 @@ class ChunkStream:
         if not unsent:
             return
         self._seq += 1
+        self._state_save()
         self._send({"event": "delta", "seq": self._seq, "offset": self._sent, "text": unsent})
         self._sent = len(self.text)
+
+    def _state_save(self) -> None:
+        if self.state_key is None:
+            return
+        try:
+            cache.set(self.state_key, self.text, STATE_TTL_S)
+        except Exception:  # the stream goes on without replay rather than fail the answer
+            logger.warning("stream state not saved: %s", self.state_key, exc_info=True)
 
     def finish(self, *, error: str | None = None) -> None:
         self.flush()

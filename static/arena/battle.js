@@ -682,6 +682,8 @@
   function handleMessage(b, m) {
     const k = m.side;
     switch (m.type) {
+      // On joining, the server sends each answer's text so far (offset 0); it merges like a delta.
+      case "sync":
       case "delta": {
         if (k !== "a" && k !== "b") return;
         const t = ensureTurn(b, m.turn);

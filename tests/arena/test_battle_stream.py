@@ -214,3 +214,38 @@ def test_socket_for_unknown_battle_is_closed(live_stack: LiveStack):
         ) as socket,
     ):
         socket.recv(timeout=5)
+
+
+def test_a_socket_that_joins_late_still_gets_the_whole_answer(
+    live_stack: LiveStack, api_client: httpx.Client
+):
+    """Joined after generation started: the `sync` message has the text so far, the deltas the rest."""
+    from arena.services import model_register
+    from tests.conftest import SCRIPTED_SLUGS
+
+    words = " ".join(f"word{i}" for i in range(40))
+    for slug in SCRIPTED_SLUGS:
+        model_register(
+            slug=slug,
+            display_name=slug,
+            adapter_kind="scripted",
+            adapter_config={"text": words, "tokens_per_s": 10},
+        )
+    created = api_client.post("/api/v1/battles", data={"prompt": "Say something slowly."}).json()
+    deadline = time.monotonic() + 60
+    # Stored text only appears after a first persist, so by then deltas have been sent to nobody.
+    while not all(Response.objects.filter(turn__battle_id=created["id"]).values_list("text", flat=True)):
+        assert time.monotonic() < deadline, live_stack.worker_log.read_text()[-3000:]
+        time.sleep(0.05)
+    events = _events_until_done(live_stack, created["stream"])
+    for side in ("a", "b"):
+        sync = next(e for e in events if e["type"] == "sync" and e["side"] == side)
+        assert sync["text"] and sync["offset"] == 0 and sync["status"] == "streaming"
+        text = sync["text"]
+        for event in events:
+            if event["type"] == "delta" and event["side"] == side:
+                assert event["offset"] <= len(text), "no gap after the sync"
+                text += event["text"][len(text) - event["offset"] :]
+        stored = Response.objects.get(turn__battle_id=created["id"], side=side)
+        assert stored.status == "done" and text == stored.text
+        assert text.split() == words.split()[: len(text.split())]
