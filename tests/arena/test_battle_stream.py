@@ -229,7 +229,7 @@ def test_a_socket_that_joins_late_still_gets_the_whole_answer(
             slug=slug,
             display_name=slug,
             adapter_kind="scripted",
-            adapter_config={"text": words, "tokens_per_s": 10},
+            adapter_config={"text": words, "tokens_per_s": 5},
         )
     created = api_client.post("/api/v1/battles", data={"prompt": "Say something slowly."}).json()
     deadline = time.monotonic() + 60

@@ -92,7 +92,7 @@ def test_publishing_an_unknown_board_is_a_programming_error():
 
 
 def test_a_burst_of_changes_is_one_event_now_and_one_with_the_latest_version():
-    """30 changes within a fraction of a second: the first is sent at once, the rest as one event,
+    """10 changes within a fraction of a second: the first is sent at once, the rest as one event,
     carrying the last version, when the second is over."""
     from leaderboard import live
 
@@ -103,7 +103,7 @@ def test_a_burst_of_changes_is_one_event_now_and_one_with_the_latest_version():
         socket = _communicator("arena")
         connected, _ = await socket.connect()
         assert connected
-        for number in range(30):
+        for number in range(10):
             await asyncio.to_thread(board_updated_publish, board="arena", version=f"v{number}")
         events = [await socket.receive_json_from(timeout=5), await socket.receive_json_from(timeout=5)]
         assert await socket.app.receive_nothing(timeout=1.5), "no third event"
@@ -111,4 +111,4 @@ def test_a_burst_of_changes_is_one_event_now_and_one_with_the_latest_version():
         return events
 
     events = asyncio.run(scenario())
-    assert [event["version"] for event in events] == ["v0", "v29"]
+    assert [event["version"] for event in events] == ["v0", "v9"]
