@@ -13,7 +13,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from arena.answers import answer_stream_key
-from arena.models import Battle, Response
+from arena.models import Battle, Response, Side
 from core.realtime import GroupStreamConsumer, battle_group
 from workers.streaming import stream_state_get
 
@@ -27,32 +27,26 @@ def _battle_exists(battle_id: uuid.UUID) -> bool:
 def _answers_so_far(battle_id: uuid.UUID) -> list[dict[str, Any]]:
     """Each answer of the latest turn as it stands: a streaming one from the stream's own record
     (the stored text lags it by up to ARENA_PERSIST_INTERVAL_S), a finished one as stored."""
-    latest = (
-        Response.objects.filter(turn__battle_id=battle_id)
-        .order_by("-turn__index")
-        .values("turn__index")
-        .first()
-    )
-    if latest is None:
-        return []
+    # Every turn has one answer per side, so the latest turn's are the first two.
+    latest = Response.objects.filter(turn__battle_id=battle_id).order_by("-turn__index", "side")
     answers = []
-    for response in Response.objects.filter(
-        turn__battle_id=battle_id, turn__index=latest["turn__index"]
-    ).order_by("side"):
-        text = response.text
-        if response.status == Response.Status.STREAMING:
-            key = answer_stream_key(battle_id=battle_id, turn=latest["turn__index"], side=response.side)
-            streamed = stream_state_get(state_key=key)
+    for turn, side, status, text, error in latest.values_list(
+        "turn__index", "side", "status", "text", "error"
+    )[: len(Side.values)]:
+        if status == Response.Status.STREAMING:
+            streamed = stream_state_get(
+                state_key=answer_stream_key(battle_id=battle_id, turn=turn, side=side)
+            )
             text = streamed if streamed is not None and len(streamed) >= len(text) else text
         answers.append(
             {
                 "type": "sync",
-                "turn": latest["turn__index"],
-                "side": response.side,
-                "status": response.status,
+                "turn": turn,
+                "side": side,
+                "status": status,
                 "offset": 0,
                 "text": text,
-                "error": response.error or None,
+                "error": error or None,
             }
         )
     return answers

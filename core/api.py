@@ -15,7 +15,7 @@ from ninja.errors import HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 
 from core.errors import ServiceError
-from core.middleware import DATABASE_UNAVAILABLE_DETAIL, SERVER_ERROR_DETAIL
+from core.middleware import SERVER_ERROR_DETAIL, database_unavailable_response
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +60,7 @@ def api_errors_install(*, api: NinjaAPI) -> None:
         if isinstance(exc, PermissionDenied):
             return api.create_response(request, {"detail": "You may not do this."}, status=403)
         if isinstance(exc, OperationalError):
-            logger.warning("database unavailable for %s %s: %s", request.method, request.path, exc)
-            return api.create_response(request, {"detail": DATABASE_UNAVAILABLE_DETAIL}, status=503)
+            return database_unavailable_response(request, exc)
         if isinstance(exc, SuspiciousOperation):
             logger.warning("Refused a suspicious request to %s: %s", request.path, exc)
             return api.create_response(request, {"detail": "The request could not be accepted."}, status=400)

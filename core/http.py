@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,12 +27,15 @@ class Validators:
 
     etag: str
     last_modified: datetime | None = None
+    # What the validators were read from (a version, a snapshot), handed on to the view so that it
+    # need not read it again: see `validators_found`.
+    found: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def of(cls, *parts: object, last_modified: datetime | None = None) -> Validators:
+    def of(cls, *parts: object, last_modified: datetime | None = None, found: Any = None) -> Validators:
         """Validators whose ETag is a digest of `parts`: equal parts, equal tag."""
         digest = hashlib.sha256("|".join(str(part) for part in parts).encode()).hexdigest()[:32]
-        return cls(etag=digest, last_modified=last_modified)
+        return cls(etag=digest, last_modified=last_modified, found=found)
 
     @property
     def etag_header(self) -> str:
@@ -41,6 +44,12 @@ class Validators:
 
 
 ValidatorsOf = Callable[..., Validators | None]
+_FOUND = "_conditional_found"
+
+
+def validators_found(request: HttpRequest) -> Any:
+    """What this request's `validators_of` read (its `Validators.found`), or None if it read nothing."""
+    return getattr(request, _FOUND, None)
 
 
 def _headers_apply(response: HttpResponseBase, validators: Validators) -> None:
@@ -57,7 +66,8 @@ def conditional(validators_of: ValidatorsOf) -> Callable[[Callable[..., Any]], C
     `validators_of(request, **url_kwargs)` reads only what it needs (a version, a count). It sees
     the raw request, before the view checks it: when it cannot tell (returns None, or raises a
     `ServiceError` or `ValueError` on bad input) the view answers as it would, with its own 4xx.
-    Works on Django views and, through `ninja.decorators.decorate_view`, on django-ninja operations.
+    The view reads what `validators_of` loaded through `validators_found(request)`. Works on Django
+    views and, through `ninja.decorators.decorate_view`, on django-ninja operations.
     """
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,6 +77,7 @@ def conditional(validators_of: ValidatorsOf) -> Callable[[Callable[..., Any]], C
                 validators = validators_of(request, *args, **kwargs)
             except (ServiceError, ValueError):
                 validators = None
+            setattr(request, _FOUND, None if validators is None else validators.found)
             if validators is not None and request.method in ("GET", "HEAD"):
                 shell = HttpResponse()
                 _headers_apply(shell, validators)

@@ -99,8 +99,14 @@ class DatabaseUnavailableMiddleware(MiddlewareMixin):
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase | None:
         if not isinstance(exception, OperationalError):
             return None
-        logger.warning("database unavailable for %s %s: %s", request.method, request.path, exception)
-        if api_request_is(request):
-            return api_error_response(request, 503, detail=DATABASE_UNAVAILABLE_DETAIL)
-        # Rendered without the request: its context processors could need the database too.
-        return HttpResponse(render_to_string("503.html"), status=503)
+        return database_unavailable_response(request, exception)
+
+
+def database_unavailable_response(request: HttpRequest, exception: OperationalError) -> HttpResponse:
+    """The 503 for a database that did not answer: JSON under /api/, else our page. (django-ninja
+    catches its endpoints' exceptions before any middleware sees them, so its handler calls this.)"""
+    logger.warning("database unavailable for %s %s: %s", request.method, request.path, exception)
+    if api_request_is(request):
+        return api_error_response(request, 503, detail=DATABASE_UNAVAILABLE_DETAIL)
+    # Rendered without the request: its context processors could need the database too.
+    return HttpResponse(render_to_string("503.html"), status=503)

@@ -60,6 +60,24 @@ def port_wait(port: int, *, process: subprocess.Popen[bytes], log: Path, timeout
     raise RuntimeError(f"port {port} did not open:\n{log.read_text()[-4000:]}")
 
 
+def uvicorn_command(*, port: int) -> list[str]:
+    """The site served as `make run` serves it, on a loopback port."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "config.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--lifespan",
+        "on",
+        "--ws",
+        "websockets",
+    ]
+
+
 def _database_url() -> str:
     db = connection.settings_dict
     host = db["HOST"] or ""
@@ -107,20 +125,7 @@ def live_stack(
     web_log, worker_log = logs / "web.log", logs / "worker.log"
     with web_log.open("wb") as web_out, worker_log.open("wb") as worker_out:
         web = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "config.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--lifespan",
-                "on",
-                "--ws",
-                "websockets",
-            ],
+            uvicorn_command(port=port),
             cwd=ROOT,
             env=env,
             stdout=web_out,

@@ -8,11 +8,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from django.core.management import call_command
 from django.test import Client
 from openpyxl import Workbook
 from PIL import Image
 
 from arena.models import Battle, Model, Response, Side, Turn, Vote
+from leaderboard.models import OnlineRating, RatingSnapshot
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 _counter = itertools.count(1)
@@ -63,6 +65,24 @@ def vote_make(
         anony=anony,
         is_valid=is_valid,
         **fields,
+    )
+
+
+def command_output(command: str, *args: str) -> str:
+    """What a management command writes to stdout."""
+    out = io.StringIO()
+    call_command(command, *args, stdout=out)
+    return out.getvalue()
+
+
+def rows_in_database() -> tuple[int, ...]:
+    """Row counts of everything a ratings command could write: equal before and after, nothing was."""
+    return (
+        Model.objects.count(),
+        Battle.objects.count(),
+        Vote.objects.count(),
+        OnlineRating.objects.count(),
+        RatingSnapshot.objects.count(),
     )
 
 

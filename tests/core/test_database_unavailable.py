@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import httpx
 import pytest
 
 from core.middleware import DATABASE_UNAVAILABLE_DETAIL
-from tests.conftest import ROOT, free_port, port_wait
+from tests.conftest import ROOT, free_port, port_wait, uvicorn_command
 
 
 @pytest.fixture
@@ -43,16 +42,7 @@ def test_a_stalled_database_gives_503_with_a_sentence(
     log = tmp_path / "web.log"
     with log.open("wb") as out:
         web = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "config.asgi:application",
-                "--port",
-                str(port),
-                "--lifespan",
-                "on",
-            ],
+            uvicorn_command(port=port),
             cwd=ROOT,
             env=env,
             stdout=out,

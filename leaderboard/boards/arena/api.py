@@ -7,6 +7,7 @@ a 304 while nothing changed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -16,7 +17,7 @@ from ninja import Query, Router, Schema
 from ninja.decorators import decorate_view
 
 from core.api import ErrorOut
-from core.http import Validators, conditional
+from core.http import Validators, conditional, validators_found
 from leaderboard.boards.arena.categories import OVERALL, category_check
 from leaderboard.boards.arena.export import (
     battles_export_lines,
@@ -142,13 +143,15 @@ class ModelRatingsOut(Schema):
 
 def _leaderboard_validators(request: HttpRequest) -> Validators:
     query = request.GET
-    snapshot = query.get("snapshot")
-    return leaderboard_validators(
-        snapshot=snapshot_get(version=int(snapshot) if snapshot else None),
+    version = query.get("snapshot")
+    snapshot = snapshot_get(version=int(version) if version else None)
+    validators = leaderboard_validators(
+        snapshot=snapshot,
         category=query.get("category", OVERALL),
         min_battles=int(query.get("min_battles") or 0),
         fmt=query.get("format", "json"),
     )
+    return replace(validators, found=snapshot)
 
 
 def _snapshots_validators(request: HttpRequest) -> Validators:
@@ -158,9 +161,11 @@ def _snapshots_validators(request: HttpRequest) -> Validators:
 
 
 def _model_validators(request: HttpRequest, slug: str) -> Validators:
-    return model_ratings_get(slug=slug).validators(
+    ratings = model_ratings_get(slug=slug)
+    validators = ratings.validators(
         category=request.GET.get("category", OVERALL), limit=int(request.GET.get("history") or 200)
     )
+    return replace(validators, found=ratings)
 
 
 def _battles_export_validators(request: HttpRequest) -> Validators:
@@ -200,7 +205,7 @@ def leaderboard_get(
     format: Literal["json", "csv"] = "json",
 ) -> HttpResponseBase | dict[str, Any]:
     category_check(category=category)
-    found = snapshot_get(version=snapshot)
+    found = validators_found(request) or snapshot_get(version=snapshot)
     export = leaderboard_export(snapshot=found, category=category, min_battles=min_battles)
     if format == "csv":
         csv_response = HttpResponse(leaderboard_csv(export=export), content_type="text/csv; charset=utf-8")
@@ -260,7 +265,8 @@ def model_get(
     history: int = Query(200, ge=1, le=_HISTORY_MAX),
 ) -> dict[str, Any]:
     category_check(category=category)
-    return model_ratings_payload(found=model_ratings_get(slug=slug), category=category, limit=history)
+    ratings = validators_found(request) or model_ratings_get(slug=slug)
+    return model_ratings_payload(found=ratings, category=category, limit=history)
 
 
 _JSONL_DOC = {

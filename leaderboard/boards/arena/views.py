@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 
 from arena.models import Model
 from core.errors import InvalidInput
-from core.http import Validators, conditional
+from core.http import Validators, conditional, validators_found
 from leaderboard.boards.arena.board import ArenaBoard, arena_board
 from leaderboard.boards.arena.categories import CATEGORIES, CATEGORY_LABELS, OVERALL
 from leaderboard.boards.arena.charts import RatedModel, chart_history, chart_matrix, chart_ratings
@@ -54,14 +54,15 @@ def arena_board_page(request: HttpRequest) -> HttpResponse:
 
 def _fragment_validators(request: HttpRequest) -> Validators:
     # live.js sends back the version it shows (X-Board-Version) as If-None-Match.
-    return Validators(etag=arena_board_version())
+    version = arena_board_version()
+    return Validators(etag=version, found=version)
 
 
 @conditional(_fragment_validators)
 def arena_board_fragment(request: HttpRequest) -> HttpResponse:
     """The board alone, for the page's live refresh; 304 while the page already shows this version."""
     category, min_votes = _board_params(request)
-    version = arena_board_version()
+    version: str = validators_found(request) or arena_board_version()
 
     def fragment() -> str:
         board = arena_board(category=category, min_votes=min_votes)

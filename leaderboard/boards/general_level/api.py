@@ -12,7 +12,7 @@ from ninja.decorators import decorate_view
 from core.api import ErrorOut
 from core.errors import InvalidInput
 from core.guards import csrf_require, staff_require, upload_size_check
-from core.http import Validators, conditional
+from core.http import Validators, conditional, validators_found
 from leaderboard.boards.general_level.selectors import (
     general_level_api_rows,
     general_level_board,
@@ -121,7 +121,8 @@ class ImportOut(Schema):
 
 
 def _board_validators(request: HttpRequest) -> Validators:
-    return Validators.of("general-level", general_level_version(), request.GET.get("format", "json"))
+    version = general_level_version()
+    return Validators.of("general-level", version, request.GET.get("format", "json"), found=version)
 
 
 _CSV_DOC = {
@@ -150,7 +151,7 @@ _CSV_DOC = {
 def general_level_get(
     request: HttpRequest, format: Literal["json", "csv"] = "json"
 ) -> HttpResponseBase | dict[str, Any]:
-    board = general_level_board()
+    board = general_level_board(version=validators_found(request))
     if format == "csv":
         csv_response = HttpResponse(general_level_csv(board=board), content_type="text/csv; charset=utf-8")
         csv_response["Content-Disposition"] = 'inline; filename="general-level.csv"'

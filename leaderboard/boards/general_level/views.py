@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from core.errors import NotFound
-from core.http import Validators, conditional
+from core.http import Validators, conditional, validators_found
 from leaderboard.boards.general_level.selectors import (
     BOARD,
     MODALITY_LABELS,
@@ -57,13 +57,14 @@ def general_level_page(request: HttpRequest) -> HttpResponse:
 
 def _fragment_validators(request: HttpRequest) -> Validators:
     # live.js sends back the version it shows (X-Board-Version) as If-None-Match.
-    return Validators(etag=general_level_version())
+    version = general_level_version()
+    return Validators(etag=version, found=version)
 
 
 @conditional(_fragment_validators)
 def general_level_fragment(request: HttpRequest) -> HttpResponse:
     """The board alone, for the page's live refresh; 304 while the page already shows this version."""
-    version = general_level_version()
+    version: str = validators_found(request) or general_level_version()
     response = render(
         request, "leaderboard/general_level_board.html", _board_context(general_level_board(version=version))
     )

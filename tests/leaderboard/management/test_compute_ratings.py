@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
-from arena.models import Battle, Model, Vote
-from leaderboard.models import OnlineRating, RatingSnapshot
-from tests.factories import FIXTURES_DIR
+from tests.factories import FIXTURES_DIR, command_output, rows_in_database
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = FIXTURES_DIR / "genai-arena"
@@ -22,34 +19,24 @@ PUBLISHED = json.loads((FIXTURES / "published_ratings.json").read_text())
 CLI_KEYS = {"model", "rating", "ci_lower", "ci_upper", "rank", "online_elo", "battles", "win_rate"}
 
 
-def _run(*args: str) -> str:
-    out = io.StringIO()
-    call_command("compute_ratings", *args, stdout=out)
-    return out.getvalue()
-
-
-def _rows_in_database() -> tuple[int, ...]:
-    return (
-        Model.objects.count(),
-        Battle.objects.count(),
-        Vote.objects.count(),
-        OnlineRating.objects.count(),
-        RatingSnapshot.objects.count(),
-    )
-
-
 @pytest.mark.django_db
 def test_json_rows_have_exactly_the_contract_keys_and_nothing_is_written():
-    before = _rows_in_database()
-    rows = json.loads(_run("--battles", str(BATTLES), "--json", "--bootstrap", "20"))
-    assert _rows_in_database() == before
+    before = rows_in_database()
+    rows = json.loads(
+        command_output("compute_ratings", "--battles", str(BATTLES), "--json", "--bootstrap", "20")
+    )
+    assert rows_in_database() == before
     assert len(rows) == 13
     assert all(set(row) == CLI_KEYS for row in rows)
     assert sum(row["battles"] for row in rows) == 2 * 2061, "the self-battle counts twice, as published"
 
 
 def test_anony_only_rates_the_anonymous_votes_with_the_published_online_elo():
-    rows = json.loads(_run("--battles", str(BATTLES), "--anony-only", "--json", "--bootstrap", "20"))
+    rows = json.loads(
+        command_output(
+            "compute_ratings", "--battles", str(BATTLES), "--anony-only", "--json", "--bootstrap", "20"
+        )
+    )
     assert sum(row["battles"] for row in rows) == 2 * 1515
     published = PUBLISHED["anony"]
     for row in rows:
@@ -62,7 +49,11 @@ def test_anony_only_rates_the_anonymous_votes_with_the_published_online_elo():
 
 def test_the_seed_makes_intervals_repeatable_and_leaves_ratings_alone():
     def run(seed: str) -> list[dict[str, float]]:
-        return json.loads(_run("--battles", str(BATTLES), "--json", "--bootstrap", "20", "--seed", seed))
+        return json.loads(
+            command_output(
+                "compute_ratings", "--battles", str(BATTLES), "--json", "--bootstrap", "20", "--seed", seed
+            )
+        )
 
     first, again, other = run("1"), run("1"), run("2")
     assert first == again
@@ -71,7 +62,7 @@ def test_the_seed_makes_intervals_repeatable_and_leaves_ratings_alone():
 
 
 def test_the_table_names_its_columns_and_the_two_groups_of_the_fixture():
-    printed = _run("--battles", str(BATTLES), "--bootstrap", "10")
+    printed = command_output("compute_ratings", "--battles", str(BATTLES), "--bootstrap", "10")
     header = printed.splitlines()[0].split()
     assert header[:3] == ["Rank", "Model", "Rating"]
     assert "imagenhub_PlayGroundV2_generation" in printed
@@ -86,7 +77,9 @@ def test_json_lines_are_read_too(tmp_path: Path):
             for a, b, w, t in [("x", "y", "model_a", 1.0), ("y", "z", "tie", 2.0), ("z", "x", "model_b", 3.0)]
         )
     )
-    rows = json.loads(_run("--battles", str(lines), "--json", "--bootstrap", "5"))
+    rows = json.loads(
+        command_output("compute_ratings", "--battles", str(lines), "--json", "--bootstrap", "5")
+    )
     assert {row["model"] for row in rows} == {"x", "y", "z"}
 
 
@@ -97,16 +90,16 @@ def test_a_bad_row_is_a_command_error_with_the_readers_message(tmp_path: Path):
         '{"model_a": "x", "model_b": "y", "winner": "left"}\n'
     )
     with pytest.raises(CommandError, match=r"line 2: 'winner' must be one of .*got 'left'"):
-        _run("--battles", str(bad))
+        command_output("compute_ratings", "--battles", str(bad))
 
 
 def test_a_missing_file_and_an_empty_selection_are_command_errors(tmp_path: Path):
     with pytest.raises(CommandError, match="Cannot read"):
-        _run("--battles", str(tmp_path / "missing.json"))
+        command_output("compute_ratings", "--battles", str(tmp_path / "missing.json"))
     named = tmp_path / "named.json"
     named.write_text(json.dumps([{"model_a": "x", "model_b": "y", "winner": "tie", "anony": False}]))
     with pytest.raises(CommandError, match="none is anonymous"):
-        _run("--battles", str(named), "--anony-only")
+        command_output("compute_ratings", "--battles", str(named), "--anony-only")
 
 
 def test_manage_py_runs_it_as_a_user_does():

@@ -2,42 +2,25 @@
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
-from arena.models import Battle, Model, Vote
+from arena.models import Model, Vote
 from leaderboard.models import OnlineRating, RatingSnapshot
-from tests.factories import FIXTURES_DIR, model_make
+from tests.factories import FIXTURES_DIR, command_output, model_make, rows_in_database
 
 FIXTURES = FIXTURES_DIR / "genai-arena"
 BATTLES = FIXTURES / "battles.json"
 PUBLISHED = json.loads((FIXTURES / "published_ratings.json").read_text())
 
 
-def _run(command: str, *args: str) -> str:
-    out = io.StringIO()
-    call_command(command, *args, stdout=out)
-    return out.getvalue()
-
-
-def _rows_in_database() -> tuple[int, ...]:
-    return (
-        Model.objects.count(),
-        Battle.objects.count(),
-        Vote.objects.count(),
-        OnlineRating.objects.count(),
-        RatingSnapshot.objects.count(),
-    )
-
-
 @pytest.mark.django_db
 def test_import_stores_every_battle_as_a_historical_vote_with_retired_models():
-    report = json.loads(_run("import_battles", str(BATTLES), "--json"))
+    report = json.loads(command_output("import_battles", str(BATTLES), "--json"))
     assert (report["read"], report["imported"], report["duplicates"], report["self_battles"]) == (
         2061,
         2060,
@@ -58,8 +41,8 @@ def test_import_stores_every_battle_as_a_historical_vote_with_retired_models():
 
 @pytest.mark.django_db
 def test_importing_again_adds_nothing_and_reports_duplicates():
-    _run("import_battles", str(BATTLES))
-    again = json.loads(_run("import_battles", str(BATTLES), "--json"))
+    command_output("import_battles", str(BATTLES))
+    again = json.loads(command_output("import_battles", str(BATTLES), "--json"))
     assert (again["imported"], again["duplicates"]) == (0, 2060)
     assert len(again["models"]["matched"]) == 13 and again["models"]["created"] == {}
     assert Vote.objects.count() == 2060 and Model.objects.count() == 13
@@ -68,7 +51,7 @@ def test_importing_again_adds_nothing_and_reports_duplicates():
 @pytest.mark.django_db
 def test_imported_history_replays_the_published_online_elo_and_rates_in_a_snapshot(settings):
     settings.LEADERBOARD_BOOTSTRAP_ROUNDS = 20
-    printed = _run("import_battles", str(BATTLES), "--snapshot")
+    printed = command_output("import_battles", str(BATTLES), "--snapshot")
     assert "Rating snapshot 1 computed over 1515 votes." in printed
     published = PUBLISHED["anony"]
     for rating in OnlineRating.objects.select_related("model"):
@@ -83,7 +66,7 @@ def test_imported_history_replays_the_published_online_elo_and_rates_in_a_snapsh
 @pytest.mark.django_db
 def test_a_name_of_an_arena_model_is_stored_against_it():
     arena = model_make(slug="sdxl", display_name="imagenhub_SDXL_generation")
-    report = json.loads(_run("import_battles", str(BATTLES), "--json"))
+    report = json.loads(command_output("import_battles", str(BATTLES), "--json"))
     assert report["models"]["matched"] == {"imagenhub_SDXL_generation": "sdxl"}
     arena.refresh_from_db()
     assert arena.status == Model.Status.ACTIVE, "an arena model is left as it is"
@@ -95,9 +78,9 @@ def test_identical_battles_in_one_file_are_each_kept_once(tmp_path: Path):
     row = {"model_a": "x", "model_b": "y", "winner": "model_a", "anony": True}
     path = tmp_path / "twice.json"
     path.write_text(json.dumps([row, row]))
-    assert json.loads(_run("import_battles", str(path), "--json"))["imported"] == 2
+    assert json.loads(command_output("import_battles", str(path), "--json"))["imported"] == 2
     path.write_text(json.dumps([row, row, row]))
-    report = json.loads(_run("import_battles", str(path), "--json"))
+    report = json.loads(command_output("import_battles", str(path), "--json"))
     assert (report["imported"], report["duplicates"]) == (1, 2)
 
 
@@ -119,7 +102,7 @@ def test_categories_in_the_file_are_kept(tmp_path: Path):
         + json.dumps({"model_a": "y", "model_b": "x", "winner": "model_b", "tstamp": 6.0, "anony": True})
         + "\n"
     )
-    _run("import_battles", str(path))
+    command_output("import_battles", str(path))
     assert list(Vote.objects.order_by("created_at").values_list("categories", flat=True)) == [
         ["image", "ocr"],
         [],
@@ -131,9 +114,9 @@ def test_a_bad_file_imports_nothing(tmp_path: Path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"model_a": "x", "model_b": "y", "winner": "model_a"}, {"model_a": "x"}]))
     with pytest.raises(CommandError, match="index 1: missing required field 'model_b'"):
-        _run("import_battles", str(bad))
+        command_output("import_battles", str(bad))
     clash = tmp_path / "clash.json"
     clash.write_text(json.dumps([{"model_a": "Foo Bar", "model_b": "foo-bar", "winner": "model_a"}]))
     with pytest.raises(CommandError, match="would both be stored as 'foo-bar'"):
-        _run("import_battles", str(clash))
-    assert _rows_in_database() == (0, 0, 0, 0, 0)
+        command_output("import_battles", str(clash))
+    assert rows_in_database() == (0, 0, 0, 0, 0)
