@@ -18,6 +18,12 @@ COMMANDS_WITHOUT_SERVICES = frozenset(
     }
 )
 
+# Subcommands whose statements may run long by nature (a migration rewriting a big table, an
+# import): the web's statement timeout (DATABASE_STATEMENT_TIMEOUT_S) is off for them unless set.
+COMMANDS_WITHOUT_STATEMENT_TIMEOUT = frozenset(
+    {"migrate", "import_battles", "import_general_level", "vote_counts_rebuild", "shell", "dbshell"}
+)
+
 
 def _services_needed(argv: list[str]) -> bool:
     if len(argv) < 2 or argv[1].startswith("-") or argv[1] in COMMANDS_WITHOUT_SERVICES:
@@ -31,6 +37,8 @@ def main() -> None:
     from config.services import secret_key_ensure, services_ensure
 
     secret_key_ensure()
+    if len(sys.argv) > 1 and sys.argv[1] in COMMANDS_WITHOUT_STATEMENT_TIMEOUT:
+        os.environ.setdefault("DATABASE_STATEMENT_TIMEOUT_S", "0")
     if _services_needed(sys.argv):
         services_ensure()
     from django.core.management import execute_from_command_line

@@ -1,6 +1,9 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from arena.models import Battle, MediaAsset, Model, Response, Turn, Vote
+from arena.services import vote_invalidate
 
 
 @admin.register(Model)
@@ -36,7 +39,16 @@ class ResponseAdmin(admin.ModelAdmin):
 class VoteAdmin(admin.ModelAdmin):
     list_display = ["battle", "winner", "is_valid", "created_at"]
     list_filter = ["winner", "is_valid"]
-    readonly_fields = ["battle", "winner", "voter_id", "ip_hash", "created_at"]
+    # Validity changes only through `vote_invalidate`, which the counts and boards hear of.
+    readonly_fields = ["battle", "winner", "voter_id", "ip_hash", "created_at", "is_valid", "categories"]
+    actions = ["votes_invalidate"]
+
+    @admin.action(description="Invalidate the selected votes")
+    def votes_invalidate(self, request: HttpRequest, queryset: QuerySet[Vote]) -> None:
+        changed = sum(
+            vote_invalidate(vote_id=pk, reason="admin") for pk in queryset.values_list("pk", flat=True)
+        )
+        self.message_user(request, f"{changed} votes invalidated.")
 
 
 @admin.register(MediaAsset)

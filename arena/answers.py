@@ -16,7 +16,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from arena.media import media_asset_read
-from arena.models import Battle, Model, Response, Turn, TurnAttachment
+from arena.models import Battle, Model, Response, Side, Turn, TurnAttachment
+from arena.waiting import (
+    answer_stale_after_s,
+    waiting_line_dequeue,
+    waiting_line_join,
+    waiting_line_leave,
+    waiting_place_tell,
+    waiting_places_tell,
+)
 from core.realtime import battle_group, event_send
 from workers.adapters.base import ContentPart, GenerationParams, GenerationStats, ImagePart, Message, TextPart
 from workers.dispatch import model_queue
@@ -33,11 +41,23 @@ def answer_stream_key(*, battle_id: object, turn: int, side: str) -> str:
 
 def responses_enqueue(*, responses: Iterable[Response], models: Mapping[str, Model]) -> None:
     """Send each answer to its model's queue once the surrounding transaction commits."""
+    for response in responses:
+        transaction.on_commit(partial(_response_send, response=response, slug=models[response.side].slug))
+
+
+def _response_send(*, response: Response, slug: str) -> None:
     from arena.tasks import response_generate
 
-    for response in responses:
-        queue = model_queue(slug=models[response.side].slug)
-        transaction.on_commit(partial(response_generate.apply_async, args=[response.pk], queue=queue))
+    # In line before the task exists: a free worker may take it at once, and must find it there to leave.
+    in_line = waiting_line_join(slug=slug, response_id=response.pk)
+    try:
+        response_generate.apply_async(args=[response.pk], queue=model_queue(slug=slug))
+    except Exception:
+        if in_line:
+            waiting_line_leave(slug=slug, response_ids=[response.pk])
+        raise
+    if in_line:
+        waiting_place_tell(slug=slug, response=response)
 
 
 def conversation_build(*, response: Response) -> list[Message]:
@@ -97,6 +117,8 @@ def answer_generate(*, response_id: int) -> None:
     Response.objects.filter(pk=response.pk).update(
         status=Response.Status.STREAMING, text="", error="", started_at=_moment(stats.started_at)
     )
+    if response.status == Response.Status.QUEUED:  # a redelivered task's answer left it the first time
+        waiting_line_dequeue(slug=model.slug, response=response)
     last_persist = time.monotonic()
 
     def on_chunk(chunk: str) -> None:
@@ -147,15 +169,18 @@ def _battle_state_announce(*, battle: Battle) -> None:
 
 def responses_expire_stale() -> int:
     """Fail answers whose worker vanished: no task can still be running after the hard limit."""
-    horizon = timezone.now() - timedelta(
-        seconds=settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] * 2
-    )
+    horizon = timezone.now() - timedelta(seconds=answer_stale_after_s())
     stale = list(
         Response.objects.filter(
             status__in=[Response.Status.QUEUED, Response.Status.STREAMING], queued_at__lt=horizon
-        ).select_related("turn")
+        ).select_related("turn__battle__model_a", "turn__battle__model_b")
     )
+    waited: dict[str, list[int]] = {}
     for response in stale:
+        if response.status == Response.Status.QUEUED:
+            battle = response.turn.battle
+            slug = (battle.model_a if response.side == Side.A else battle.model_b).slug
+            waited.setdefault(slug, []).append(response.pk)
         Response.objects.filter(pk=response.pk).update(status=Response.Status.FAILED, error=NO_WORKER_FAILURE)
         event_send(
             group=battle_group(battle_id=response.turn.battle_id),
@@ -165,4 +190,7 @@ def responses_expire_stale() -> int:
             message=NO_WORKER_FAILURE,
             timeout=10,
         )
+    for slug, response_ids in waited.items():
+        waiting_line_leave(slug=slug, response_ids=response_ids)
+        waiting_places_tell(slug=slug)
     return len(stale)

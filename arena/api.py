@@ -9,15 +9,18 @@ from typing import Any, Literal
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from ninja import File, Form, Router, Schema, Status, UploadedFile
+from ninja.decorators import decorate_view
 
 from arena import selectors, services
 from arena.identity import ip_hash_get, voter_id_get
 from arena.media import image_asset_create, media_asset_read
 from arena.models import Battle, MediaAsset
 from arena.signals import RatingChange, VoteReveal
+from arena.versions import MODELS
 from core.api import ErrorOut
 from core.errors import NotFound
 from core.guards import csrf_require, upload_size_check
+from core.http import cached_read
 
 router = Router(tags=["arena"])
 
@@ -79,6 +82,7 @@ def session_get(request: HttpRequest) -> dict[str, str]:
 
 
 @router.get("/models", response=list[ModelOut], summary="The active arena models")
+@decorate_view(cached_read(MODELS))
 def models_list(request: HttpRequest) -> list[dict[str, Any]]:
     return selectors.models_active_list()
 

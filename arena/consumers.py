@@ -1,8 +1,9 @@
 """The battle stream: a browser joins a battle's group and receives its answers as they generate.
 
 On joining, the socket first gets one `sync` message per answer of the latest turn, with the whole
-text so far; the deltas that follow carry their `offset`, so a client that joined late keeps the
-part of each delta past the text it has (README "REST API").
+text so far, then a `queue` message with the place of each answer still waiting for a worker
+(`arena.waiting`); the deltas that follow carry their `offset`, so a client that joined late keeps
+the part of each delta past the text it has (README "REST API").
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from channels.db import database_sync_to_async
 
 from arena.answers import answer_stream_key
 from arena.models import Battle, Response, Side
+from arena.waiting import waiting_places_of_battle
 from core.realtime import GroupStreamConsumer, battle_group
 from workers.streaming import stream_state_get
 
@@ -66,3 +68,5 @@ class BattleConsumer(GroupStreamConsumer):
     async def joined(self) -> None:
         for answer in await _answers_so_far(self.battle_id):
             await self.send_json(answer)
+        for place in await database_sync_to_async(waiting_places_of_battle)(battle_id=self.battle_id):
+            await self.send_json(place)

@@ -132,6 +132,26 @@ def vote_cast(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str, winner
     return VoteResult(battle=battle, vote=vote, reveals=reveals)
 
 
+def vote_invalidate(*, vote_id: int, reason: str = "") -> bool:
+    """Mark a vote invalid (moderation); returns False when it already was.
+
+    The layers above hear of it in the same transaction (`arena.signals.vote_invalidated`, with
+    `reason`), so what they count drops the vote with it or not at all. The vote row stays.
+    """
+    with transaction.atomic():
+        vote = (
+            Vote.objects.select_for_update(of=("self",)).select_related("battle").filter(pk=vote_id).first()
+        )
+        if vote is None:
+            raise NotFound("There is no such vote.")
+        if not vote.is_valid:
+            return False
+        vote.is_valid = False
+        Vote.objects.filter(pk=vote.pk).update(is_valid=False)
+        signals.vote_invalidated.send(sender=Vote, vote=vote, battle=vote.battle, reason=reason)
+    return True
+
+
 def battle_retry(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str) -> Battle:
     """The same first prompt and attachments, put to a freshly drawn pair."""
     battle = Battle.objects.filter(pk=battle_id).first()

@@ -3,7 +3,8 @@
 The arena knows nothing of leaderboards; a higher layer connects receivers here (in its
 `AppConfig.ready`). `vote_cast` is sent inside the vote's transaction, after the vote row is
 written, so a receiver's writes commit or roll back with the vote, and whatever it returns for the
-reveal (a `VoteReveal`) goes back to the voter through `Signal.send`.
+reveal (a `VoteReveal`) goes back to the voter through `Signal.send`. `vote_invalidated` is sent
+the same way inside the invalidation's transaction.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from django.dispatch import Signal
 
 # sender=Vote, vote=<Vote>, battle=<Battle> (models selected); receivers may return a VoteReveal.
 vote_cast = Signal()
+
+# sender=Vote, vote=<Vote> (already is_valid=False), battle=<Battle>, reason=<str>; sent inside the
+# transaction of `arena.services.vote_invalidate`, once per vote that was valid until then.
+vote_invalidated = Signal()
 
 
 @dataclass(frozen=True)

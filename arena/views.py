@@ -3,12 +3,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.csrf import ensure_csrf_cookie
 
 from arena.media import ACCEPTED_IMAGE_FORMATS
+from core.http import cached_read
 
 
-@ensure_csrf_cookie
+# The same page for every visitor, so it is shared (no data version: only a deploy changes it);
+# the page asks GET /api/v1/session for its session and CSRF token.
+@cached_read(anonymous_only=True)
 def battle_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,

@@ -1,4 +1,5 @@
-"""The ASGI application: Django over HTTP, Channels over WebSocket, lifespan routed through.
+"""The ASGI application: Django over HTTP (behind the edge read cache), Channels over WebSocket,
+lifespan routed through.
 
 Served by uvicorn. Lifespan events are answered here so that an in-process app that needs
 them (Gradio, mounted at /gradio by a later issue) can hook its startup and shutdown in.
@@ -20,6 +21,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
 from arena.routing import websocket_urlpatterns as arena_ws  # noqa: E402
+from core.edge_cache import EdgeCache  # noqa: E402
 from leaderboard.routing import websocket_urlpatterns as leaderboard_ws  # noqa: E402
 
 Scope = dict[str, Any]
@@ -37,7 +39,7 @@ async def lifespan(scope: Scope, receive: Any, send: Any) -> None:
 
 application = ProtocolTypeRouter(
     {
-        "http": django_http,
+        "http": EdgeCache(django_http),
         "websocket": AllowedHostsOriginValidator(
             SessionMiddlewareStack(URLRouter(arena_ws + leaderboard_ws))
         ),

@@ -5,11 +5,13 @@ Everything stops cleanly on Ctrl-C; the embedded PostgreSQL and Redis stop with 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 from config.services import DATA_DIR, secret_key_ensure, services_ensure
@@ -17,6 +19,24 @@ from config.services import DATA_DIR, secret_key_ensure, services_ensure
 
 def _manage(*args: str) -> list[str]:
     return [sys.executable, "manage.py", *args]
+
+
+def _static_collect(*, sources: list[Path], root: Path) -> None:
+    """Hash and compress the static files, when they changed since the last run: compressing
+    plotly.js with brotli takes half a minute, which a restart should not pay again."""
+    listing = sorted(
+        f"{path}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
+        for source in sources
+        for path in source.rglob("*")
+        if path.is_file()
+    )
+    digest = hashlib.sha256("\n".join(listing).encode()).hexdigest()
+    stamp = root / ".collected"
+    if stamp.exists() and stamp.read_text() == digest and (root / "staticfiles.json").exists():
+        return
+    print("make run: hashing and compressing the static files (once; about a minute)...", flush=True)
+    subprocess.run(_manage("collectstatic", "--noinput", "-v", "0"), check=True)
+    stamp.write_text(digest)
 
 
 def main() -> int:
@@ -35,6 +55,8 @@ def main() -> int:
         return 2
     services_ensure()
     subprocess.run(_manage("migrate", "--noinput", "-v", "0"), check=True)
+    if settings.STATIC_HASHED:
+        _static_collect(sources=[Path(d) for d in settings.STATICFILES_DIRS], root=Path(settings.STATIC_ROOT))
     if os.environ.get("ARENA_DEMO_MODELS", "1") == "1":
         subprocess.run(_manage("build_tiny_models"), check=True)
     commands = {

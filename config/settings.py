@@ -169,6 +169,8 @@ MIDDLEWARE = [
     # Inside CORS, so that API errors carry the CORS headers too.
     "core.middleware.ApiErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Inside WhiteNoise, which serves static files precompressed (brotli, gzip) before this is reached.
+    "core.middleware.TextGZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -204,8 +206,14 @@ TEMPLATES = [
 DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=8)
 DATABASE_POOL_TIMEOUT_S = env.float("DATABASE_POOL_TIMEOUT_S", default=5.0)
 DATABASE_CONNECT_TIMEOUT_S = env.int("DATABASE_CONNECT_TIMEOUT_S", default=5)
+# A statement running longer than this is cancelled (a 503 for a web request): a stalled database
+# or a runaway query cannot hold a request and its pooled connection. 0 turns it off; work that is
+# long by nature (migrations, recounts, imports) lifts it for its own transaction.
+DATABASE_STATEMENT_TIMEOUT_S = env.float("DATABASE_STATEMENT_TIMEOUT_S", default=5.0)
 _database = env.postgres("DATABASE_URL", default=_embedded.database_url)
 _database["OPTIONS"].setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_S)
+if DATABASE_STATEMENT_TIMEOUT_S > 0:
+    _database["OPTIONS"]["options"] = f"-c statement_timeout={int(DATABASE_STATEMENT_TIMEOUT_S * 1000)}"
 if DATABASE_POOL_MAX_SIZE > 0:
     _database["OPTIONS"]["pool"] = {
         "min_size": 1,
@@ -228,8 +236,13 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": _redis_db(REDIS_URL, REDIS_DB_OFFSET + 2),
+        # A cache that does not answer is a miss within a second, not a hung request.
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
     }
 }
+# Cached reads (core.http.cached_read) are keyed by data version, so they go stale only if a version
+# bump is lost (the cache was down at that moment); this bounds how long.
+READ_CACHE_S = env.int("READ_CACHE_S", default=300)
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -238,7 +251,9 @@ CHANNEL_LAYERS = {
     }
 }
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are read from the cache (written to both; the database alone while the cache is down):
+# telling a signed-in user from an anonymous visitor, which every cached page does, costs no query.
+SESSION_ENGINE = "core.sessions"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
@@ -260,9 +275,22 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static", _NINJA_DIR / "static"]
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(DATA_DIR / "staticfiles")))
-# WhiteNoise serves the files straight from the finders too, so pages have their CSS and JS with debug
-# off and no collectstatic run (make run, the test stack); production serves the collected copy.
-WHITENOISE_USE_FINDERS = True
+# Hashed (the name changes with the content, so browsers may keep a file for a year) and
+# precompressed with brotli and gzip: `collectstatic` writes them (make run and the image run it).
+# Off, WhiteNoise serves the source files from the finders under their own names, uncompressed on
+# disk, revalidated after a minute: for development and the test suite, which run no collectstatic.
+STATIC_HASHED = env.bool("DJANGO_STATIC_HASHED", default=not DEBUG)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_HASHED
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not STATIC_HASHED
+# Only the hashed copies are kept (and compressed): every reference goes through {% static %}.
+WHITENOISE_KEEP_ONLY_HASHED_FILES = STATIC_HASHED
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = Path(env.str("ARENA_MEDIA_ROOT", default=str(DATA_DIR / "media")))
 
@@ -287,11 +315,12 @@ WORKER_DTYPE = env.str("WORKER_DTYPE", default="") or None
 # a small machine run far faster with one thread each than fighting over all cores.
 WORKER_TORCH_THREADS = env.int("WORKER_TORCH_THREADS", default=1)
 
-# The arena leaderboard (README "Leaderboards and ratings"): a snapshot is recomputed once this many
-# new counted votes arrived, or once the last one is this old and any vote arrived since.
-LEADERBOARD_SNAPSHOT_MIN_VOTES = env.int("LEADERBOARD_SNAPSHOT_MIN_VOTES", default=20)
-LEADERBOARD_SNAPSHOT_MAX_AGE_S = env.float("LEADERBOARD_SNAPSHOT_MAX_AGE_S", default=300.0)
-LEADERBOARD_SNAPSHOT_CHECK_S = env.float("LEADERBOARD_SNAPSHOT_CHECK_S", default=10.0)
+# The arena leaderboard (README "Leaderboards and ratings"): beat checks every CHECK_S, and a snapshot
+# is recomputed once the vote counts changed (a vote or an invalidation) and the last snapshot is at
+# least INTERVAL_S old. Snapshots older than KEEP_ALL_S are thinned to the newest of each hour.
+LEADERBOARD_SNAPSHOT_INTERVAL_S = env.float("LEADERBOARD_SNAPSHOT_INTERVAL_S", default=5.0)
+LEADERBOARD_SNAPSHOT_CHECK_S = env.float("LEADERBOARD_SNAPSHOT_CHECK_S", default=2.0)
+LEADERBOARD_SNAPSHOT_KEEP_ALL_S = env.float("LEADERBOARD_SNAPSHOT_KEEP_ALL_S", default=3600.0)
 LEADERBOARD_BOOTSTRAP_ROUNDS = env.int("LEADERBOARD_BOOTSTRAP_ROUNDS", default=100)
 # The L2 prior of the Bradley-Terry fit; 0.5 is the common arena pipeline's (scikit-learn's C = 1), and
 # it keeps a new model that has only won (or only lost) at a finite rating.
@@ -314,7 +343,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "responses-expire-stale": {"task": "arena.responses_expire_stale", "schedule": 60.0},
-    # A check that finds nothing due is two cheap queries; an expired one is dropped, not queued up.
+    # A check that finds nothing due is two small reads (the overall vote counts, the latest snapshot);
+    # an expired one is dropped, not queued up.
     "leaderboard-snapshot-check": {
         "task": "leaderboard.snapshot_check",
         "schedule": LEADERBOARD_SNAPSHOT_CHECK_S,

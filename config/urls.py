@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import path
+from django.utils.functional import lazy
 from django.views.generic.base import RedirectView
 
 from arena.views import battle_page
@@ -22,7 +23,8 @@ urlpatterns = [
     path("leaderboard/general-level/<str:key>/", general_level_model_page, name="general-level-model"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
-    path("favicon.ico", RedirectView.as_view(url=static("arena/favicon.svg"), permanent=True)),
+    # Lazy: the hashed name is looked up in the static manifest when asked, not when URLs load.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("arena/favicon.svg"), permanent=True)),
 ]
 
 # Pages answer errors with our templates (templates/400.html, 404.html, 500.html) through Django's own

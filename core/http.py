@@ -1,4 +1,5 @@
-"""HTTP caching for read endpoints: ETag, Last-Modified and 304, in one decorator.
+"""HTTP caching for read endpoints: ETag, Last-Modified and 304 (`conditional`), and whole responses
+kept in the shared cache under the data versions they show (`cached_read`).
 
 Django's own `get_conditional_response` judges the request (If-None-Match first, weakly compared;
 else If-Modified-Since, to the second), so our code only says what a response's validators are.
@@ -14,11 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import get_conditional_response
-from django.utils.http import http_date
+from django.utils.http import http_date, parse_http_date_safe, urlencode
 
+from core.cache import cache_get, cache_set
 from core.errors import ServiceError
+from core.versions import code_version, data_versions_get
 
 
 @dataclass(frozen=True)
@@ -98,3 +102,91 @@ def conditional(validators_of: ValidatorsOf) -> Callable[[Callable[..., Any]], C
         return inner
 
     return decorator
+
+
+EDGE_MARK = "X-Read-Cache"
+# What a cached response keeps besides its body: the headers a client or a later layer reads.
+_KEPT_HEADERS = frozenset(
+    {"content-type", "etag", "last-modified", "cache-control", "content-disposition", "x-board-version"}
+)
+
+
+def cached_read(
+    *versions: str, anonymous_only: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Keep the view's 200 answers in the shared cache under the data versions `versions` name.
+
+    While none of them changed, a GET or HEAD is answered from the cache with no query at all: the
+    versions and the response are two cache reads, and a client whose copy is current (its
+    If-None-Match or If-Modified-Since against the stored ETag / Last-Modified) gets a 304. Put it
+    above `conditional`, whose validators then apply to the stored copy too. `anonymous_only`: a
+    page that greets signed-in users is shared between anonymous visitors only (with
+    `SESSION_ENGINE` cached_db, telling costs no query either). A response that sets a cookie, or
+    a cache that cannot be reached, is simply not cached.
+    """
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        name = f"{view.__module__}.{view.__qualname__}"
+
+        @functools.wraps(view)
+        def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if request.method not in ("GET", "HEAD") or (anonymous_only and request.user.is_authenticated):
+                return view(request, *args, **kwargs)
+            version = data_versions_get(*versions)
+            if version is None:
+                return view(request, *args, **kwargs)
+            # The query string in a canonical order, so ?a=1&b=2 and ?b=2&a=1 share one entry.
+            query = urlencode(sorted(request.GET.lists()), doseq=True)
+            raw = f"{name}|{version}|{code_version()}|{request.path}|{query}"
+            key = "read:" + hashlib.sha256(raw.encode()).hexdigest()
+            stored = cache_get(key)
+            if stored is not None:
+                response = _response_of(stored)
+            else:
+                produced: HttpResponseBase = view(request, *args, **kwargs)
+                if not isinstance(produced, HttpResponse) or not _storable(produced):
+                    return produced
+                response = produced
+                cache_set(key, _stored_of(response), settings.READ_CACHE_S)
+            # For the edge cache (core.edge_cache), which strips it: what the response shows, as of when.
+            response[EDGE_MARK] = f"{','.join(versions)};{version}"
+            return _conditional_or(request, response)
+
+        return inner
+
+    return decorator
+
+
+def _storable(response: HttpResponse) -> bool:
+    return (
+        response.status_code == 200
+        and not response.cookies
+        and "private" not in response.get("Cache-Control", "")
+    )
+
+
+def _stored_of(response: HttpResponse) -> tuple[bytes, list[tuple[str, str]]]:
+    headers = [(name, value) for name, value in response.items() if name.lower() in _KEPT_HEADERS]
+    return response.content, headers
+
+
+def _response_of(stored: tuple[bytes, list[tuple[str, str]]]) -> HttpResponse:
+    content, headers = stored
+    response = HttpResponse(content)
+    for name, value in headers:
+        response[name] = value
+    return response
+
+
+def _conditional_or(request: HttpRequest, response: HttpResponse) -> HttpResponseBase:
+    etag = response.get("ETag")
+    modified = response.get("Last-Modified")
+    if etag is None and modified is None:
+        return response
+    answer = get_conditional_response(
+        request,
+        etag=etag,
+        last_modified=parse_http_date_safe(modified) if modified else None,
+        response=response,
+    )
+    return answer if answer is not None else response

@@ -13,6 +13,7 @@ from http import HTTPStatus
 from django.core.exceptions import DisallowedHost
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.middleware.gzip import GZipMiddleware
 from django.template.loader import render_to_string
 from django.urls import get_resolver, get_urlconf
 from django.utils.deprecation import MiddlewareMixin
@@ -53,7 +54,7 @@ def api_error_response(
     answer = JsonResponse({"detail": detail or _detail(request, status, original)}, status=status)
     if original is not None:
         for name, value in original.headers.items():
-            if name.lower() not in ("content-type", "content-length"):
+            if name.lower() not in ("content-type", "content-length", "content-encoding"):
                 answer.headers[name] = value
         answer.cookies = original.cookies
     return answer
@@ -110,3 +111,22 @@ def database_unavailable_response(request: HttpRequest, exception: OperationalEr
         return api_error_response(request, 503, detail=DATABASE_UNAVAILABLE_DETAIL)
     # Rendered without the request: its context processors could need the database too.
     return HttpResponse(render_to_string("503.html"), status=503)
+
+
+_COMPRESSIBLE = (
+    "text/",
+    "application/json",
+    "application/x-ndjson",
+    "application/javascript",
+    "image/svg+xml",
+)
+
+
+class TextGZipMiddleware(GZipMiddleware):
+    """Django's gzip (with its BREACH mitigation), for text only: an uploaded JPEG or PNG is already
+    compressed, and gzipping it again costs CPU for nothing."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if not response.get("Content-Type", "").startswith(_COMPRESSIBLE):
+            return response
+        return super().process_response(request, response)

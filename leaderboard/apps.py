@@ -6,5 +6,6 @@ class LeaderboardConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Connects the arena board's receivers of `arena.signals.vote_cast`.
+        # The arena board's receivers of `arena.signals.vote_cast`, and the General-Level version's.
         from leaderboard.boards.arena import receivers  # noqa: F401
+        from leaderboard.boards.general_level import versions  # noqa: F401

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from functools import cache
 from typing import Final
 
 import redis
-from django.conf import settings
 
 from core.realtime import GroupStreamConsumer, board_group, event_send
+from core.redis_client import redis_client_get
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +28,8 @@ _PUBLISH_TIMEOUT_S: Final = 5.0
 _WINDOW_MS: Final = 1000
 
 
-@cache
 def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.CACHES["default"]["LOCATION"], socket_timeout=2)
+    return redis_client_get()
 
 
 def _keys(board: str) -> tuple[str, str]:

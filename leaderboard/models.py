@@ -1,11 +1,13 @@
-"""Leaderboard data: the live online Elo, rating snapshots of the arena, General-Level tasks and scores."""
+"""Leaderboard data: the live online Elo, the arena's vote counts and rating snapshots, General-Level
+tasks and scores."""
 
 from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
 
-from arena.models import Model
+from arena.models import Model, Winner
+from leaderboard.boards.arena.categories import CATEGORIES, CATEGORY_LABELS
 from leaderboard.ratings.online_elo import ELO_START
 
 
@@ -118,9 +120,18 @@ class RatingSnapshot(models.Model):
 
     version = models.PositiveIntegerField(unique=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    vote_count = models.PositiveIntegerField(help_text="Counted votes (valid, and anonymous if so set).")
-    last_vote_id = models.BigIntegerField(default=0, help_text="The highest vote id counted.")
-    last_vote_at = models.DateTimeField(null=True, blank=True)
+    vote_count = models.PositiveIntegerField(
+        help_text="Counted votes (valid, and anonymous if so set): the overall total of the vote counts read."
+    )
+    last_vote_id = models.BigIntegerField(
+        default=0, help_text="The highest vote id in the vote counts read (MAX of their last_vote_id)."
+    )
+    last_vote_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the vote counts read last changed, by a vote or an invalidation "
+        "(MAX of their updated_at); not the time of the last vote itself.",
+    )
     results = models.JSONField(default=dict)
     # Votes per category, small enough to list tabs and history without reading `results`.
     category_votes = models.JSONField(default=dict)
@@ -134,3 +145,40 @@ class RatingSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"snapshot {self.version} ({self.vote_count} votes)"
+
+    @property
+    def age_seconds(self) -> int:
+        """Whole seconds since it was computed: the board says how old its ratings are."""
+        return max(0, int((timezone.now() - self.created_at).total_seconds()))
+
+
+class VoteCount(models.Model):
+    """How many counted votes one ordered pair has for one winner, in one category, blind or not.
+
+    What snapshots and the beat check read instead of the votes: the arena board's receivers of
+    `vote_cast` add one to "overall" and to each of the vote's categories in the vote's own
+    transaction, those of `vote_invalidated` take it away again, and `vote_counts_rebuild`
+    recounts everything from the votes after bulk writes (imports). Every valid vote is counted,
+    blind or not (`anony`), so that LEADERBOARD_ANONY_ONLY is still decided when the counts are
+    read. A decrement deletes nothing: readers skip rows at zero.
+    """
+
+    # Category first: the beat check reads the "overall" rows only, as a range of the unique index.
+    category = models.CharField(max_length=32, choices=[(key, CATEGORY_LABELS[key]) for key in CATEGORIES])
+    model_a = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="+")
+    model_b = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="+")
+    winner = models.CharField(max_length=16, choices=Winner.choices)
+    anony = models.BooleanField()
+    count = models.BigIntegerField(default=0)
+    last_vote_id = models.BigIntegerField(default=0, help_text="The highest vote id counted into this row.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "model_a", "model_b", "winner", "anony"], name="votecount_unique_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} {self.model_a_id}-{self.model_b_id} {self.winner}: {self.count}"

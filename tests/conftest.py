@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from workers.tiny_models import TinyModelSpec, tiny_models_build
@@ -182,3 +183,10 @@ def api_client(live_stack: LiveStack) -> Iterator[httpx.Client]:
         client.headers["X-CSRFToken"] = token
         client.headers["Origin"] = live_stack.base_url
         yield client
+
+
+@pytest.fixture(autouse=True)
+def cache_cleared() -> None:
+    """Each test starts with an empty cache: the database rolls back after a test, the cache does
+    not, and reads cached under a data version would otherwise outlive the rows they showed."""
+    cache.clear()

@@ -14,6 +14,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ARENA_MAX_NEW_TOKENS", "24")
 # Debug is off in tests as in production, and the settings then insist on a key.
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-for-production")
+# Static files from the finders: the suite runs no collectstatic (one test runs it for the hashed copy).
+os.environ.setdefault("DJANGO_STATIC_HASHED", "0")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -14,6 +14,9 @@ from openpyxl import Workbook
 from PIL import Image
 
 from arena.models import Battle, Model, Response, Side, Turn, Vote
+from core.versions import data_versions_bump
+from leaderboard.boards.arena.counts import vote_counts_add
+from leaderboard.boards.arena.versions import VOTES
 from leaderboard.models import OnlineRating, RatingSnapshot
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
@@ -54,9 +57,10 @@ def vote_make(
     is_valid: bool = True,
     **fields: object,
 ) -> Vote:
-    """A voted battle without turns: all a snapshot reads."""
+    """A voted battle without turns, counted as the board's `vote_cast` receivers count it (with the
+    categories given rather than labelled from prompts): all a snapshot reads. No online Elo step."""
     battle = Battle.objects.create(model_a=model_a, model_b=model_b, creator_id="voter-1")
-    return Vote.objects.create(
+    vote = Vote.objects.create(
         battle=battle,
         winner=winner,
         voter_id="voter-1",
@@ -66,6 +70,9 @@ def vote_make(
         is_valid=is_valid,
         **fields,
     )
+    vote_counts_add(vote=vote, battle=battle)
+    data_versions_bump(VOTES)
+    return vote
 
 
 def command_output(command: str, *args: str) -> str:

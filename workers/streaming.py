@@ -6,17 +6,13 @@ so a listener that joins late reads it there and then follows the deltas: nothin
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import Any
 
-from django.core.cache import cache
-
+from core.cache import cache_get, cache_set
 from core.realtime import STREAM_EVENT, group_send
-
-logger = logging.getLogger(__name__)
 
 # Long enough for any generation; the stored answer is the record after that.
 STATE_TTL_S = 3600
@@ -24,11 +20,7 @@ STATE_TTL_S = 3600
 
 def stream_state_get(*, state_key: str) -> str | None:
     """The text a stream had sent so far, or None (not started, expired, or the cache unreachable)."""
-    try:
-        value = cache.get(state_key)
-    except Exception:  # an unreachable cache is a miss: the caller falls back to the database
-        logger.warning("stream state unreadable: %s", state_key, exc_info=True)
-        return None
+    value = cache_get(state_key)  # an unreachable cache is a miss: the caller reads the database
     return value if isinstance(value, str) else None
 
 
@@ -76,10 +68,8 @@ class ChunkStream:
     def _state_save(self) -> None:
         if self.state_key is None:
             return
-        try:
-            cache.set(self.state_key, self.text, STATE_TTL_S)
-        except Exception:  # the stream goes on without replay rather than fail the answer
-            logger.warning("stream state not saved: %s", self.state_key, exc_info=True)
+        # Unsaved (the cache down), the stream goes on without replay rather than fail the answer.
+        cache_set(self.state_key, self.text, STATE_TTL_S)
 
     def finish(self, *, error: str | None = None) -> None:
         self.flush()

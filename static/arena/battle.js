@@ -303,7 +303,8 @@
 
   // ---------------------------------------------------------------- battle model
   function newSide() {
-    return { text: "", len: 0, status: "queued", error: null };
+    // place: where the answer stands in its model's waiting line (0: a worker took it), null if unknown.
+    return { text: "", len: 0, status: "queued", error: null, place: null };
   }
   function ensureTurn(b, index) {
     const i = Number.isInteger(index) && index >= 0 ? index : Math.max(0, b.turns.length - 1);
@@ -348,8 +349,22 @@
     const error = document.createElement("p");
     error.className = "turn-error";
     error.hidden = true;
-    turn.append(prompt, answer, error);
-    return { turn, prompt, answer, error, renderedLen: 0, status: "" };
+    // Always in the page, empty when there is nothing to say, so screen readers hear each change.
+    const place = document.createElement("p");
+    place.className = "turn-place";
+    place.setAttribute("aria-live", "polite");
+    turn.append(prompt, place, answer, error);
+    return { turn, prompt, place, answer, error, renderedLen: 0, status: "" };
+  }
+
+  function ordinal(n) {
+    const teen = n % 100 >= 11 && n % 100 <= 13;
+    return n + (teen ? "th" : { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th");
+  }
+  /** What the pane says while the answer waits in line, until its first text; "" once there is nothing to say. */
+  function placeLabel(s) {
+    if (s.status !== "queued" || s.len > 0 || !Number.isInteger(s.place) || s.place < 1) return "";
+    return "Waiting for a free worker — " + (s.place === 1 ? "next in line" : ordinal(s.place) + " in line");
   }
 
   function resetPanes() {
@@ -427,6 +442,9 @@
       d.answer.textContent = s.text;
       d.renderedLen = s.len;
     }
+    const place = placeLabel(s);
+    if (d.place.textContent !== place) d.place.textContent = place;
+    d.turn.classList.toggle("has-place", !!place);
     if (d.status !== s.status) {
       d.status = s.status;
       d.turn.classList.remove("is-queued", "is-streaming", "is-done", "is-failed");
@@ -720,6 +738,20 @@
         }
         renderAll(b);
         resync(b); // pick up any missed tail and the server's can_vote / can_follow_up
+        return;
+      }
+      // The answer's place in its model's waiting line; 0 once a worker has taken it.
+      case "queue": {
+        if ((k !== "a" && k !== "b") || !Number.isInteger(m.position) || m.position < 0) return;
+        const t = ensureTurn(b, m.turn);
+        const side = t.sides[k];
+        if (terminal(side)) return;
+        // Places only shrink, and messages sent by different workers may cross: keep the smallest.
+        side.place = side.place === null ? m.position : Math.min(side.place, m.position);
+        if (side.place === 0 && side.status === "queued") side.status = "streaming";
+        if (!t.dom || !t.dom[k]) { renderAll(b); return; }
+        renderSide(b, t, k);
+        if (ui.panes[k].root.dataset.status !== side.status) updateUI();
         return;
       }
       case "state":

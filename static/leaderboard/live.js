@@ -5,12 +5,42 @@
  * partial is fetched and swapped in: no reload, nothing rendered here. The socket is
  * static/core/socket.js's (it reconnects); the partial is refetched after every (re)connect, so
  * an update missed while offline still arrives.
+ *
+ * The partial is served from a cache keyed by the board's version, so an age written into it
+ * ("12 seconds ago") is as old as the cached copy: every <time data-age datetime="..."> in the
+ * board is rewritten here from its datetime, at once and every few seconds.
  */
 (() => {
   "use strict";
 
   const root = document.querySelector("[data-board][data-fragment-url]");
-  if (!root || !("WebSocket" in window) || !window.ArenaSocket) return;
+  if (!root) return;
+
+  const AGE_REFRESH_MS = 5000;
+  const AGE_UNITS = [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+  // Each page waits up to this long before it refetches, so that the pages open on a board do
+  // not all ask at once when an event reaches them in the same millisecond.
+  const REFETCH_SPREAD_MS = 250;
+
+  function ageText(seconds) {
+    const [unit, size] = AGE_UNITS.find(([, size]) => seconds >= size) || AGE_UNITS[AGE_UNITS.length - 1];
+    const count = Math.floor(seconds / size);
+    return `${count} ${unit}${count === 1 ? "" : "s"} ago`;
+  }
+
+  function agesRefresh() {
+    const now = Date.now();
+    root.querySelectorAll("time[data-age][datetime]").forEach((element) => {
+      // Django writes microseconds; Date.parse is only sure to read milliseconds.
+      const at = Date.parse(element.getAttribute("datetime").replace(/(\.\d{3})\d+/, "$1"));
+      if (!Number.isNaN(at)) element.textContent = ageText(Math.max(0, Math.floor((now - at) / 1000)));
+    });
+  }
+
+  agesRefresh();
+  window.setInterval(agesRefresh, AGE_REFRESH_MS);
+
+  if (!("WebSocket" in window) || !window.ArenaSocket) return;
 
   const board = root.dataset.board;
   const fragmentUrl = root.dataset.fragmentUrl;
@@ -57,12 +87,14 @@
     try {
       do {
         fetchAgain = false;
+        await new Promise((resolve) => { window.setTimeout(resolve, Math.random() * REFETCH_SPREAD_MS); });
         const headers = { Accept: "text/html" };
         if (root.dataset.version) headers["If-None-Match"] = `"${root.dataset.version}"`;
         const r = await fetch(fragmentUrl, { headers, credentials: "same-origin", cache: "no-store" });
         if (r.status !== 200) continue; // 304: already showing this version
         const html = await r.text();
         swap(html);
+        agesRefresh();
         root.dataset.version = r.headers.get("X-Board-Version") || "";
         announce("The leaderboard was updated.");
       } while (fetchAgain);

@@ -17,7 +17,7 @@ from ninja import Query, Router, Schema
 from ninja.decorators import decorate_view
 
 from core.api import ErrorOut
-from core.http import Validators, conditional, validators_found
+from core.http import Validators, cached_read, conditional, validators_found
 from leaderboard.boards.arena.categories import OVERALL, category_check
 from leaderboard.boards.arena.export import (
     battles_export_lines,
@@ -33,6 +33,8 @@ from leaderboard.boards.arena.export import (
     snapshots_validators,
 )
 from leaderboard.boards.arena.selectors import snapshot_get, snapshots_page
+from leaderboard.boards.arena.versions import BOARD as VERSIONS
+from leaderboard.boards.arena.versions import SNAPSHOT
 
 router = Router(tags=["ratings"])
 
@@ -196,6 +198,7 @@ _CSV_DOC = {
     ),
     openapi_extra=_CSV_DOC,
 )
+@decorate_view(cached_read(SNAPSHOT))
 @decorate_view(conditional(_leaderboard_validators))
 def leaderboard_get(
     request: HttpRequest,
@@ -223,6 +226,7 @@ def leaderboard_get(
         "with. `page` (from 1) and `page_size` (up to 100); `next` / `previous` link the neighbouring pages."
     ),
 )
+@decorate_view(cached_read(SNAPSHOT))
 @decorate_view(conditional(_snapshots_validators))
 def snapshots_get(
     request: HttpRequest,
@@ -257,6 +261,7 @@ def snapshots_get(
         "model's row in each of the latest `history` snapshots of `category`, oldest first."
     ),
 )
+@decorate_view(cached_read(*VERSIONS))
 @decorate_view(conditional(_model_validators))
 def model_get(
     request: HttpRequest,

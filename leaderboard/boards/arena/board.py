@@ -9,12 +9,8 @@ from typing import Any
 from arena.models import Model
 from leaderboard.boards.arena.categories import CATEGORIES, CATEGORY_LABELS, OVERALL, category_check
 from leaderboard.boards.arena.online_elo import online_ratings_live
-from leaderboard.boards.arena.selectors import (
-    arena_board_version,
-    rows_min_battles,
-    snapshot_latest,
-    snapshot_rows,
-)
+from leaderboard.boards.arena.selectors import rows_min_battles, snapshot_latest, snapshot_rows
+from leaderboard.boards.arena.versions import arena_board_version
 from leaderboard.models import RatingSnapshot
 
 

@@ -2,8 +2,9 @@
 
 Each battle becomes an arena Battle with its Vote (`source="import"`, the file's `tstamp` as the
 vote time, its `anony` flag, its `categories` when the file has them), so snapshots and the
-battle export count it like a vote cast here. The file is read and checked completely first;
-the writes share one transaction and imports run one at a time.
+battle export count it like a vote cast here: the vote counts are recounted and the online Elo
+replayed after the votes are stored. The file is read and checked completely first; the writes
+share one transaction and imports run one at a time.
 
 Models are matched the way the General-Level import matches them (slug, display name, or a name
 that slugifies to a slug). A name with no arena model becomes a retired arena model under that
@@ -33,10 +34,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from arena.models import AdapterKind, Battle, Model, Vote
+from arena.versions import MODELS
 from core.errors import InvalidInput
 from leaderboard.boards.arena.categories import CATEGORIES, OVERALL
+from leaderboard.boards.arena.counts import vote_counts_rebuild
 from leaderboard.boards.arena.online_elo import online_ratings_replay
-from leaderboard.boards.arena.services import arena_board_publish_on_commit
+from leaderboard.boards.arena.services import arena_board_changed
+from leaderboard.boards.arena.versions import VOTES
 from leaderboard.names import arena_models_match
 from leaderboard.ratings.battle_file import battles_read
 from leaderboard.ratings.battle_set import WINNER_LABELS, BattleSet
@@ -86,8 +90,12 @@ def battles_import(*, path: Path) -> BattleImportResult:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IMPORT_LOCK_KEY])
         result = _battles_store(battles=battles, categories=categories, source=path.name)
         if result.imported:
+            # Recounted, not stepped: thousands of votes at once. Before the replay, in the order a
+            # vote takes its locks (counts, then ratings), so a vote cast meanwhile waits, not deadlocks.
+            vote_counts_rebuild()
             result = replace(result, online_elo_votes=online_ratings_replay())
-            arena_board_publish_on_commit()
+            # The models an import creates are bulk-created: no signal bumps their version.
+            arena_board_changed(VOTES, MODELS)
     return result
 
 

@@ -1,9 +1,12 @@
-"""What the arena board does when the arena says a vote was cast (`arena.signals.vote_cast`).
+"""What the arena board does when the arena says a vote was cast (`arena.signals.vote_cast`) or
+invalidated (`arena.signals.vote_invalidated`).
 
-Connected in `LeaderboardConfig.ready`. Both receivers run inside the vote's transaction, in this
-order: the vote is labelled with its categories (read from the battle), then both models' online
-Elo moves and the change goes back to the voter for the reveal. Open board pages hear of it once
-the vote commits.
+Connected in `LeaderboardConfig.ready`. The receivers of a vote run inside the vote's transaction,
+in this order: the vote is labelled with its categories (read from the battle) and counted under
+them (`leaderboard.VoteCount`), then both models' online Elo moves and the change goes back to
+the voter for the reveal. Open board pages hear of it once the vote commits. An invalidation
+takes the vote out of the counts in its own transaction, and open pages hear of it; the next
+snapshot shows it.
 """
 
 from __future__ import annotations
@@ -13,16 +16,20 @@ from typing import Any
 from django.dispatch import receiver
 
 from arena.models import Battle, Vote
-from arena.signals import VoteReveal, vote_cast
+from arena.signals import VoteReveal, vote_cast, vote_invalidated
 from leaderboard.boards.arena.categories import battle_categories_label
+from leaderboard.boards.arena.counts import vote_counts_add, vote_counts_subtract
 from leaderboard.boards.arena.online_elo import online_rating_apply
-from leaderboard.boards.arena.services import arena_board_publish_on_commit
+from leaderboard.boards.arena.services import arena_board_changed
+from leaderboard.boards.arena.versions import VOTES
 
 
 @receiver(vote_cast, dispatch_uid="leaderboard.arena.vote_categories")
 def vote_categories_store(sender: type[Vote], *, vote: Vote, battle: Battle, **kwargs: Any) -> None:
     vote.categories = battle_categories_label(battle=battle)
     Vote.objects.filter(pk=vote.pk).update(categories=vote.categories)
+    # Here, not in a receiver of its own: the counts need the labels, and one receiver keeps the order.
+    vote_counts_add(vote=vote, battle=battle)
 
 
 @receiver(vote_cast, dispatch_uid="leaderboard.arena.online_elo")
@@ -30,5 +37,17 @@ def vote_online_elo_apply(sender: type[Vote], *, vote: Vote, battle: Battle, **k
     change_a, change_b = online_rating_apply(
         model_a=battle.model_a, model_b=battle.model_b, winner=vote.winner
     )
-    arena_board_publish_on_commit()
+    arena_board_changed(VOTES)
     return VoteReveal(key="elo", model_a=change_a, model_b=change_b)
+
+
+@receiver(vote_invalidated, dispatch_uid="leaderboard.arena.vote_counts_invalidated")
+def vote_counts_invalidated(sender: type[Vote], *, vote: Vote, battle: Battle, **kwargs: Any) -> None:
+    """Take the vote out of the counts; the next snapshot leaves it out.
+
+    The online Elo is not rewound: it is a running value, and undoing one step in the middle of
+    the history would not give what a replay without the vote gives. `online_ratings_replay()`
+    recomputes it from the counted votes when that matters (after a moderation sweep).
+    """
+    vote_counts_subtract(vote=vote, battle=battle)
+    arena_board_changed(VOTES)

@@ -12,12 +12,11 @@ from typing import Any
 
 import numpy as np
 from django.db import connection
-from django.db.models import Max, Sum
+from django.db.models import Max
 from django.db.models.fields.json import KeyTransform
 
-from arena.models import Model
 from core.errors import NotFound
-from leaderboard.models import OnlineRating, RatingSnapshot
+from leaderboard.models import RatingSnapshot
 from leaderboard.ratings.intervals import ranks_compute
 
 
@@ -152,14 +151,3 @@ def model_history(*, slug: str, category: str, limit: int) -> list[dict[str, Any
         data = json.loads(row) if isinstance(row, str) else row
         points.append({"version": version, "created_at": created_at, **data})
     return points
-
-
-def arena_board_version() -> str:
-    """Changes with every snapshot, every vote (online Elo) and every model edit."""
-    live = OnlineRating.objects.aggregate(at=Max("updated_at"), n=Sum("battles"))
-    edited = Model.objects.aggregate(at=Max("updated_at"))["at"]
-
-    def stamp(value: datetime | None) -> int:
-        return int(value.timestamp() * 1_000_000) if value else 0
-
-    return f"{snapshot_version_latest()}.{stamp(live['at'])}.{live['n'] or 0}.{stamp(edited)}"

@@ -1,10 +1,12 @@
 """Changes behind the arena leaderboard: rating snapshots and live board events.
 
-The online Elo moves with every vote (in the vote's transaction). The Bradley-Terry ratings, their
-intervals and ranks are recomputed as a snapshot: by a Celery beat task every few seconds once
-enough new votes arrived (LEADERBOARD_SNAPSHOT_MIN_VOTES) or the last snapshot is old
-(LEADERBOARD_SNAPSHOT_MAX_AGE_S) and any vote arrived since. Either way open board pages hear of
-it on `board.arena` once the change is committed.
+The online Elo moves with every vote (in the vote's transaction), and so do the vote counts
+(`leaderboard.VoteCount`, see `counts.py`). The Bradley-Terry ratings, their intervals and ranks
+are recomputed as a snapshot from those counts alone, never from the votes: a Celery beat task
+checks every LEADERBOARD_SNAPSHOT_CHECK_S, and computes one once the counts changed since the last
+snapshot (a vote or an invalidation) and that snapshot is LEADERBOARD_SNAPSHOT_INTERVAL_S old.
+Either way open board pages hear of it on `board.arena` once the change is committed. Snapshots
+older than LEADERBOARD_SNAPSHOT_KEEP_ALL_S are thinned to the newest of each hour.
 """
 
 from __future__ import annotations
@@ -20,15 +22,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from arena.models import Model
+from core.versions import data_versions_bump
 from leaderboard.boards.arena.categories import OVERALL
 from leaderboard.boards.arena.online_elo import online_elo_by_slug
-from leaderboard.boards.arena.selectors import arena_board_version, snapshot_latest
-from leaderboard.boards.arena.votes import (
-    VoteTally,
-    pair_counts_by_category,
-    votes_counted,
-    votes_counted_tally,
-)
+from leaderboard.boards.arena.selectors import snapshot_latest
+from leaderboard.boards.arena.versions import SNAPSHOT, arena_board_version
+from leaderboard.boards.arena.votes import VoteCountState, pair_counts_by_category, vote_counts_state
 from leaderboard.live import board_updated_publish
 from leaderboard.models import RatingSnapshot
 from leaderboard.ratings.leaderboard import leaderboard_compute
@@ -46,7 +45,10 @@ def arena_board_updated_publish() -> None:
     board_updated_publish(board=BOARD, version=arena_board_version())
 
 
-def arena_board_publish_on_commit() -> None:
+def arena_board_changed(*versions: str) -> None:
+    """Retire the data `versions` (SNAPSHOT, VOTES, MODELS) the change touched, now and on commit,
+    and tell open board pages once it commits."""
+    data_versions_bump(*versions)
     transaction.on_commit(arena_board_updated_publish)
 
 
@@ -54,41 +56,52 @@ def arena_board_publish_on_commit() -> None:
 class SnapshotDue:
     due: bool
     reason: str
-    new_votes: int
+    new_votes: int  # the net change in counted votes since the last snapshot (negative: invalidations)
 
 
 def snapshot_due(*, now: datetime | None = None) -> SnapshotDue:
-    """Whether a new snapshot should be computed now, and why (or why not)."""
+    """Whether a new snapshot should be computed now, and why (or why not); reads the counts only.
+
+    Due when the counts changed since the last snapshot (any vote or invalidation: the total, the
+    highest vote id or the time of the last change differ from what the snapshot stored) and the
+    last snapshot is at least LEADERBOARD_SNAPSHOT_INTERVAL_S old. The first counted vote always
+    makes the first snapshot due.
+    """
     now = now or timezone.now()
+    state = vote_counts_state()
     latest = snapshot_latest()
     if latest is None:
-        tally = votes_counted_tally()
-        if tally.count:
-            return SnapshotDue(True, "there is no snapshot yet", tally.count)
+        if state.total:
+            return SnapshotDue(True, "there is no snapshot yet", state.total)
         return SnapshotDue(False, "there are no votes yet", 0)
-    new = votes_counted_tally(after_id=latest.last_vote_id).count
-    if new >= settings.LEADERBOARD_SNAPSHOT_MIN_VOTES:
-        return SnapshotDue(True, f"{new} new votes", new)
-    if now - latest.created_at < timedelta(seconds=settings.LEADERBOARD_SNAPSHOT_MAX_AGE_S):
-        return SnapshotDue(False, f"{new} new votes, and the snapshot is recent", new)
-    if new:
-        return SnapshotDue(True, f"{new} new votes, and the snapshot is old", new)
-    # Nothing new by id; a vote counted before may have been invalidated since (moderation).
-    if votes_counted().count() != latest.vote_count:
-        return SnapshotDue(True, "votes were invalidated, and the snapshot is old", 0)
-    return SnapshotDue(False, "no new votes", 0)
+    new = state.total - latest.vote_count
+    if state == _snapshot_state(latest):
+        return SnapshotDue(False, f"nothing changed since snapshot {latest.version}", 0)
+    age = (now - latest.created_at).total_seconds()
+    if age < settings.LEADERBOARD_SNAPSHOT_INTERVAL_S:
+        return SnapshotDue(
+            False, f"the counts changed ({new:+d} votes), but the snapshot is {age:.1f} s old", new
+        )
+    return SnapshotDue(True, f"the counts changed ({new:+d} votes)", new)
+
+
+def _snapshot_state(snapshot: RatingSnapshot) -> VoteCountState:
+    return VoteCountState(
+        total=snapshot.vote_count, last_vote_id=snapshot.last_vote_id, last_at=snapshot.last_vote_at
+    )
 
 
 def snapshot_compute(*, only_if_due: bool = False, now: datetime | None = None) -> RatingSnapshot | None:
-    """Compute and store a snapshot of every category from the counted votes; publish it on commit.
+    """Compute and store a snapshot of every category from the vote counts; publish it on commit.
 
     One at a time: returns None when another computation holds the lock, when there are no
-    counted votes, or (with `only_if_due`) when `snapshot_due` says it is not time yet.
+    counted votes, or (with `only_if_due`) when `snapshot_due` says it is not time yet. In the
+    same transaction, the matrices of older snapshots are dropped and old snapshots thinned.
     """
     isolated = not connection.in_atomic_block
     with transaction.atomic():
         if isolated:
-            # The counts, the tally and the online Elo are read from one consistent view.
+            # The counts, their state and the online Elo are read from one consistent view.
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         with connection.cursor() as cursor:
@@ -98,12 +111,15 @@ def snapshot_compute(*, only_if_due: bool = False, now: datetime | None = None) 
             return None
         if only_if_due and not snapshot_due(now=now).due:
             return None
-        tally = votes_counted_tally()
-        if not tally.count:
+        state = vote_counts_state()
+        if not state.total:
             return None
-        snapshot = _snapshot_build(tally=tally)
+        snapshot = _snapshot_build(state=state)
         _matrices_prune(keep_from=snapshot.version - max(1, settings.LEADERBOARD_SNAPSHOT_KEEP_MATRICES) + 1)
-        transaction.on_commit(arena_board_updated_publish)
+        _snapshots_thin(
+            before=snapshot.created_at - timedelta(seconds=settings.LEADERBOARD_SNAPSHOT_KEEP_ALL_S)
+        )
+        arena_board_changed(SNAPSHOT)
     logger.info(
         "snapshot %s: %s votes in %.2f s", snapshot.version, snapshot.vote_count, snapshot.compute_seconds
     )
@@ -122,14 +138,13 @@ def snapshot_settings() -> dict[str, Any]:
         "seed": _SEED,
         "penalty": settings.LEADERBOARD_PENALTY,
         "anony_only": settings.LEADERBOARD_ANONY_ONLY,
-        "min_votes": settings.LEADERBOARD_SNAPSHOT_MIN_VOTES,
-        "max_age_s": settings.LEADERBOARD_SNAPSHOT_MAX_AGE_S,
+        "interval_s": settings.LEADERBOARD_SNAPSHOT_INTERVAL_S,
     }
 
 
-def _snapshot_build(*, tally: VoteTally) -> RatingSnapshot:
+def _snapshot_build(*, state: VoteCountState) -> RatingSnapshot:
     started = time.perf_counter()
-    counts = pair_counts_by_category(last_vote_id=tally.last_id)
+    counts = pair_counts_by_category()
     overall = counts[OVERALL]
     online = online_elo_by_slug(slugs=overall.models)
     results: dict[str, Any] = {}
@@ -157,8 +172,8 @@ def _snapshot_build(*, tally: VoteTally) -> RatingSnapshot:
     return RatingSnapshot.objects.create(
         version=latest + 1,
         vote_count=overall.total,
-        last_vote_id=tally.last_id,
-        last_vote_at=tally.last_at,
+        last_vote_id=state.last_vote_id,
+        last_vote_at=state.last_at,
         results=results,
         category_votes={category: category_counts.total for category, category_counts in counts.items()},
         model_info=model_info,
@@ -180,4 +195,27 @@ def _matrices_prune(*, keep_from: int) -> None:
             WHERE version < %s AND NOT matrices_pruned
             """,  # noqa: S608 (the table name comes from the model)
             [keep_from],
+        )
+
+
+def _snapshots_thin(*, before: datetime) -> None:
+    """Delete the snapshots made before `before`, except the newest of each (UTC) hour.
+
+    The newest snapshot of all is the newest of its hour, so it always stays; the history keeps
+    every snapshot of the last LEADERBOARD_SNAPSHOT_KEEP_ALL_S and one an hour before that.
+    """
+    table = RatingSnapshot._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            DELETE FROM {table} AS old
+            WHERE old.created_at < %s
+              AND EXISTS (
+                  SELECT 1 FROM {table} AS newer
+                  WHERE date_trunc('hour', newer.created_at AT TIME ZONE 'UTC')
+                        = date_trunc('hour', old.created_at AT TIME ZONE 'UTC')
+                    AND newer.version > old.version
+              )
+            """,  # noqa: S608 (the table name comes from the model)
+            [before],
         )

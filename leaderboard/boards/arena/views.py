@@ -4,27 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
 from arena.models import Model
+from arena.versions import MODELS
 from core.errors import InvalidInput
-from core.http import Validators, conditional, validators_found
+from core.http import Validators, cached_read, conditional, validators_found
 from leaderboard.boards.arena.board import ArenaBoard, arena_board
 from leaderboard.boards.arena.categories import CATEGORIES, CATEGORY_LABELS, OVERALL
 from leaderboard.boards.arena.charts import RatedModel, chart_history, chart_matrix, chart_ratings
-from leaderboard.boards.arena.selectors import (
-    arena_board_version,
-    snapshot_latest,
-    snapshot_result,
-    snapshots_history,
-)
+from leaderboard.boards.arena.selectors import snapshot_latest, snapshot_result, snapshots_history
 from leaderboard.boards.arena.services import BOARD
-
-# Short: the fragment says "3 minutes ago", and a quiet board has nothing to share anyway.
-_FRAGMENT_CACHE_S = 30
+from leaderboard.boards.arena.versions import BOARD as VERSIONS
+from leaderboard.boards.arena.versions import SNAPSHOT, arena_board_version
 
 
 def _board_params(request: HttpRequest) -> tuple[str, int]:
@@ -43,6 +37,7 @@ def _board_context(board: ArenaBoard) -> dict[str, Any]:
     return {"board": board, "board_name": BOARD, "query": query}
 
 
+@cached_read(*VERSIONS, anonymous_only=True)
 def arena_board_page(request: HttpRequest) -> HttpResponse:
     category, min_votes = _board_params(request)
     try:
@@ -58,25 +53,22 @@ def _fragment_validators(request: HttpRequest) -> Validators:
     return Validators(etag=version, found=version)
 
 
+# Every open page refetches after every board event: each version is rendered once, not once per
+# viewer. (The version is read before the board, so at worst a newer board is kept under an older
+# version, and the next event fetches again.)
+@cached_read(*VERSIONS)
 @conditional(_fragment_validators)
 def arena_board_fragment(request: HttpRequest) -> HttpResponse:
     """The board alone, for the page's live refresh; 304 while the page already shows this version."""
     category, min_votes = _board_params(request)
     version: str = validators_found(request) or arena_board_version()
-
-    def fragment() -> str:
-        board = arena_board(category=category, min_votes=min_votes)
-        return render_to_string("leaderboard/arena_board.html", _board_context(board), request=request)
-
-    # Every open page refetches after every vote: render each version once, not once per viewer.
-    # (The version is read before the board, so at worst a newer board is cached under an older
-    # version, and the next event fetches again.)
-    html = cache.get_or_set(f"arena-board:{version}:{category}:{min_votes}", fragment, _FRAGMENT_CACHE_S)
-    response = HttpResponse(html)
+    board = arena_board(category=category, min_votes=min_votes)
+    response = HttpResponse(render_to_string("leaderboard/arena_board.html", _board_context(board), request))
     response["X-Board-Version"] = version
     return response
 
 
+@cached_read(SNAPSHOT, MODELS, anonymous_only=True)
 def arena_charts_page(request: HttpRequest) -> HttpResponse:
     category, _ = _board_params(request)
     snapshot = snapshot_latest()

@@ -1,8 +1,10 @@
-"""The votes the arena board counts, in one place: `votes_counted()` is the rule, and every count,
-snapshot, replay and export reads through it (SQL included, by composing its query).
+"""The votes the arena board counts, in one place.
 
-Votes are aggregated in PostgreSQL (GROUP BY model_a, model_b, winner, category); Python only sees
-one row per (pair, result, category), never one per battle.
+`votes_kept()` is the rule for which votes are counted at all (the valid ones), and
+`votes_counted()` narrows it by LEADERBOARD_ANONY_ONLY; every replay and export reads through
+these (SQL included, by composing their query). Snapshots and the beat check never read the
+votes: they read `leaderboard.VoteCount`, kept per (pair, winner, category, blind or not) at vote
+time (`counts.py`), through `vote_counts_counted()`, which applies the same setting to the counts.
 """
 
 from __future__ import annotations
@@ -14,98 +16,132 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Max, QuerySet, Sum
 
 from arena.models import Model, Vote
 from leaderboard.boards.arena.categories import CATEGORIES, OVERALL
-from leaderboard.ratings.pair_counts import PairCounts, pair_counts_from_grouped
+from leaderboard.models import VoteCount
+from leaderboard.ratings.battle_set import OUTCOME_A, OUTCOME_B, OUTCOME_TIE, WINNER_LABELS
+from leaderboard.ratings.pair_counts import PairCounts
+
+
+def votes_kept() -> QuerySet[Vote]:
+    """Every vote the counts hold: the valid ones, blind or not (the setting is applied when read)."""
+    return Vote.objects.filter(is_valid=True)
 
 
 def votes_counted() -> QuerySet[Vote]:
     """The votes the leaderboard counts: valid ones, and only blind ones unless set otherwise."""
-    votes = Vote.objects.filter(is_valid=True)
+    votes = votes_kept()
     if settings.LEADERBOARD_ANONY_ONLY:
         votes = votes.filter(anony=True)
     return votes
 
 
-def votes_counted_sql(votes: QuerySet[Vote], *columns: str) -> tuple[str, tuple[Any, ...]]:
-    """The SQL of `votes` (a `votes_counted()` refinement) selecting `columns`, to use as a subquery.
+def vote_counts_counted() -> QuerySet[VoteCount]:
+    """The count rows the leaderboard reads: the same setting as `votes_counted`, rows at zero left out."""
+    counts = VoteCount.objects.filter(count__gt=0)
+    if settings.LEADERBOARD_ANONY_ONLY:
+        counts = counts.filter(anony=True)
+    return counts
 
-    Raw SQL that needs what the ORM cannot say (unnest, json_build_object) selects from this, so
-    which votes count is still decided by `votes_counted` alone.
+
+def votes_counted_sql(votes: QuerySet[Any], *columns: str) -> tuple[str, tuple[Any, ...]]:
+    """The SQL of `votes` (a refinement of one of the querysets above) selecting `columns`, as a subquery.
+
+    Raw SQL that needs what the ORM cannot say (unnest, json_build_object, ON CONFLICT) selects
+    from this, so which votes count is still decided here alone.
     """
     sql, params = votes.values_list(*columns).query.sql_with_params()
     return sql, tuple(params)
 
 
 @dataclass(frozen=True)
-class VoteTally:
-    count: int
-    last_id: int
-    last_at: datetime | None
+class VoteCountState:
+    """What the counts say at one moment; a snapshot stores it, and the beat check compares it."""
+
+    total: int  # counted votes ("overall")
+    last_vote_id: int
+    last_at: datetime | None  # when the counts last changed (a vote or an invalidation)
 
 
-def votes_counted_tally(*, after_id: int = 0) -> VoteTally:
+def vote_counts_state() -> VoteCountState:
+    """The counted total, the highest vote id and the time of the last change, in one query.
+
+    Read from the "overall" rows only: every vote and every invalidation writes its overall row
+    with the same id and time as its category rows, so the maxima over all rows are these.
+    """
     found = (
-        votes_counted()
-        .filter(id__gt=after_id)
-        .aggregate(n=Count("id"), last_id=Max("id"), at=Max("created_at"))
+        vote_counts_counted()
+        .filter(category=OVERALL)
+        .aggregate(total=Sum("count"), last_id=Max("last_vote_id"), at=Max("updated_at"))
     )
-    return VoteTally(count=found["n"], last_id=found["last_id"] or 0, last_at=found["at"])
+    return VoteCountState(total=found["total"] or 0, last_vote_id=found["last_id"] or 0, last_at=found["at"])
 
 
-def pair_counts_by_category(*, last_vote_id: int) -> dict[str, PairCounts]:
-    """Counted votes up to `last_vote_id`, as PairCounts per category ("overall" holds them all).
+def pair_counts_by_category() -> dict[str, PairCounts]:
+    """The counted votes as PairCounts per category ("overall" holds them all), from the counts alone.
 
-    Each category lists only the models that played in it, named by slug.
+    Each category lists only the models that played in it, named by slug, and one row per ordered
+    pair (its winners, and blind and non-blind rows with LEADERBOARD_ANONY_ONLY off, folded
+    together), in slug order: the bootstrap draws over rows, so the same counts give the same
+    intervals however the table's rows lie on disk, and the same as a battles file of those votes.
     """
     counted, params = votes_counted_sql(
-        votes_counted().filter(id__lte=last_vote_id),
-        "battle__model_a_id",
-        "battle__model_b_id",
-        "winner",
-        "categories",
+        vote_counts_counted(), "category", "model_a_id", "model_b_id", "winner", "count"
     )
-    # unnest() turns a vote's labels into one row per label, so one GROUP BY counts every category.
+    # One row of five integer arrays: category and winner as their positions in CATEGORIES and
+    # WINNER_LABELS (1-based), so that no Python object is made per count row.
     sql = f"""
-        SELECT v.a, v.b, v.winner, c.category, COUNT(*)
-        FROM ({counted}) AS v(a, b, winner, categories)
-        CROSS JOIN LATERAL unnest(array_append(v.categories, %s::varchar)) AS c(category)
-        GROUP BY 1, 2, 3, 4
+        SELECT array_agg(array_position(%s::varchar[], c.category)), array_agg(c.a), array_agg(c.b),
+               array_agg(array_position(%s::varchar[], c.winner)), array_agg(c.n)
+        FROM ({counted}) AS c(category, a, b, winner, n)
     """  # noqa: S608 (the subquery is the ORM's, values are parameters)
     with connection.cursor() as cursor:
-        if connection.in_atomic_block:
-            # The default 4 MB makes the aggregate spill to disk from about a million votes on.
-            cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute(sql, [*params, OVERALL])
-        grouped = cursor.fetchall()
-    if not grouped:
+        cursor.execute(sql, [list(CATEGORIES), list(WINNER_LABELS), *params])
+        found = cursor.fetchone()
+    if not found or found[0] is None:
         return {}
-    a_ids, b_ids, winners, labels, counts = zip(*grouped, strict=True)
-    model_a = np.array(a_ids, np.int64)
-    model_b = np.array(b_ids, np.int64)
-    count = np.array(counts, np.int64)
-    winner = np.array(winners, dtype=object)
-    category_of_row = np.array(labels, dtype=object)
-    slug_of = dict(Model.objects.filter(pk__in=set(a_ids) | set(b_ids)).values_list("pk", "slug"))
+    category, a_ids, b_ids, outcome, count = (np.array(column, np.int64) for column in found)
+    category -= 1
+    outcome -= 1
+    model_ids, a_pos, b_pos = _positions(a_ids, b_ids)
+    m = len(model_ids)
+    pair_key = (category * m + a_pos) * m + b_pos
+    pairs, row = np.unique(pair_key, return_inverse=True)  # sorted: category, then model_a, model_b
+    wins_a, wins_b, ties = (
+        np.bincount(row, np.where(hit, count, 0), len(pairs)).astype(np.int64)
+        for hit in (outcome == OUTCOME_A, outcome == OUTCOME_B, outcome >= OUTCOME_TIE)
+    )
+    pair_category, pair_a, pair_b = pairs // (m * m), pairs // m % m, pairs % m
+    slug_of = dict(Model.objects.filter(pk__in=model_ids.tolist()).values_list("pk", "slug"))
     result: dict[str, PairCounts] = {}
-    for category in CATEGORIES:
-        rows = category_of_row == category
-        if not rows.any():
+    for index, name in enumerate(CATEGORIES):
+        rows = slice(*np.searchsorted(pair_category, [index, index + 1]).tolist())
+        if rows.start == rows.stop:
             continue
-        a, b = model_a[rows], model_b[rows]
-        present = np.unique(np.concatenate([a, b]))  # model ids, sorted
-        names = [slug_of[pk] for pk in present.tolist()]
+        present = np.unique(np.concatenate([pair_a[rows], pair_b[rows]]))  # positions in model_ids
+        names = [slug_of[pk] for pk in model_ids[present].tolist()]
         # Models are indexed in slug order, as a battles file's names are.
         by_name = np.argsort(np.array(names, dtype=object), kind="stable")
         position = np.empty(len(present), np.int64)
         position[by_name] = np.arange(len(present))
-        result[category] = pair_counts_from_grouped(
-            models=[names[i] for i in by_name.tolist()],
-            a_idx=position[np.searchsorted(present, a)],
-            b_idx=position[np.searchsorted(present, b)],
-            winner=winner[rows],
-            count=count[rows],
+        a_idx = position[np.searchsorted(present, pair_a[rows])]
+        b_idx = position[np.searchsorted(present, pair_b[rows])]
+        # Rows in (model_a, model_b) slug order: what `battles_aggregate` gives for the same battles.
+        order = np.argsort(a_idx * len(present) + b_idx, kind="stable")
+        result[name] = PairCounts(
+            models=tuple(names[i] for i in by_name.tolist()),
+            a_idx=a_idx[order],
+            b_idx=b_idx[order],
+            wins_a=wins_a[rows][order],
+            wins_b=wins_b[rows][order],
+            ties=ties[rows][order],
         )
     return result
+
+
+def _positions(a_ids: np.ndarray, b_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The model ids present (sorted), and each row's model_a and model_b as positions among them."""
+    model_ids, inverse = np.unique(np.concatenate([a_ids, b_ids]), return_inverse=True)
+    return model_ids, inverse[: len(a_ids)], inverse[len(a_ids) :]

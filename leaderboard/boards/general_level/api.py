@@ -12,7 +12,7 @@ from ninja.decorators import decorate_view
 from core.api import ErrorOut
 from core.errors import InvalidInput
 from core.guards import csrf_require, staff_require, upload_size_check
-from core.http import Validators, conditional, validators_found
+from core.http import Validators, cached_read, conditional, validators_found
 from leaderboard.boards.general_level.selectors import (
     general_level_api_rows,
     general_level_board,
@@ -20,6 +20,7 @@ from leaderboard.boards.general_level.selectors import (
     general_level_version,
 )
 from leaderboard.boards.general_level.services import general_level_import
+from leaderboard.boards.general_level.versions import BOARD as VERSIONS
 
 router = Router(tags=["general-level"])
 
@@ -147,6 +148,7 @@ _CSV_DOC = {
     ),
     openapi_extra=_CSV_DOC,
 )
+@decorate_view(cached_read(*VERSIONS))
 @decorate_view(conditional(_board_validators))
 def general_level_get(
     request: HttpRequest, format: Literal["json", "csv"] = "json"

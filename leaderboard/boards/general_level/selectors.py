@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from django.core.cache import cache
 from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core.cache import cache_get, cache_set
 from core.errors import NotFound
+from core.versions import data_versions_get
+from leaderboard.boards.general_level.versions import BOARD as VERSIONS
 from leaderboard.general_level import (
     NON_LANGUAGE_MODALITIES,
     GeneralLevelReport,
@@ -75,7 +77,14 @@ _local_board: GeneralLevelBoard | None = None
 
 
 def general_level_version() -> str:
-    """Changes whenever what the board shows changes (a task, a score, a scored model's name)."""
+    """Changes whenever what the board shows changes (a task, a score, a scored model's name).
+
+    Read from the cache, no query (see `versions`); from the tables while the cache is down.
+    """
+    return data_versions_get(*VERSIONS) or _general_level_version_read()
+
+
+def _general_level_version_read() -> str:
     tasks = Task.objects.aggregate(count=Count("id"), latest=Max("updated_at"))
     scores = TaskScore.objects.aggregate(
         count=Count("id"), latest=Max("updated_at"), models=Max("model__updated_at")
@@ -176,10 +185,10 @@ def general_level_board(*, version: str | None = None) -> GeneralLevelBoard:
     if local is not None and local.version == version:
         return local
     cache_key = _CACHE_PREFIX + version
-    board: GeneralLevelBoard | None = cache.get(cache_key)
+    board: GeneralLevelBoard | None = cache_get(cache_key)
     if board is None:
         board = general_level_board_compute(version=version)
-        cache.set(cache_key, board, _CACHE_SECONDS)
+        cache_set(cache_key, board, _CACHE_SECONDS)
     _local_board = board
     return board
 

@@ -23,12 +23,14 @@ from django.utils import timezone
 
 from arena.models import Model
 from core.errors import InvalidInput
+from core.versions import data_versions_bump
 from leaderboard.boards.general_level.files import GeneralLevelFile, general_level_file_read
 from leaderboard.boards.general_level.selectors import (
     BOARD,
     general_level_board_compute,
     general_level_version,
 )
+from leaderboard.boards.general_level.versions import GENERAL_LEVEL
 from leaderboard.general_level import GeneralLevelInputError, ImportReport
 from leaderboard.general_level import Task as ScoredTask
 from leaderboard.live import board_updated_publish
@@ -264,6 +266,8 @@ def general_level_file_import(*, file: GeneralLevelFile) -> GeneralLevelImportRe
                 general_level_board_compute()
             except GeneralLevelInputError as error:
                 raise InvalidInput(f"{file.filename} cannot be imported: with it, {error}") from None
+            # Bulk writes send no signals: the version is bumped here (and again on commit).
+            data_versions_bump(GENERAL_LEVEL)
             transaction.on_commit(general_level_updated_publish)
     return result
 

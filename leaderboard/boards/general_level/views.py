@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from core.errors import NotFound
-from core.http import Validators, conditional, validators_found
+from core.http import Validators, cached_read, conditional, validators_found
 from leaderboard.boards.general_level.selectors import (
     BOARD,
     MODALITY_LABELS,
@@ -21,6 +21,7 @@ from leaderboard.boards.general_level.selectors import (
     general_level_modality_boards,
     general_level_version,
 )
+from leaderboard.boards.general_level.versions import BOARD as VERSIONS
 from leaderboard.general_level import ModalityExample, ModalityScore, NormalisedTask
 
 
@@ -51,6 +52,7 @@ def _board_context(board: GeneralLevelBoard) -> dict[str, Any]:
     }
 
 
+@cached_read(*VERSIONS, anonymous_only=True)
 def general_level_page(request: HttpRequest) -> HttpResponse:
     return render(request, "leaderboard/general_level.html", _board_context(general_level_board()))
 
@@ -61,6 +63,7 @@ def _fragment_validators(request: HttpRequest) -> Validators:
     return Validators(etag=version, found=version)
 
 
+@cached_read(*VERSIONS)
 @conditional(_fragment_validators)
 def general_level_fragment(request: HttpRequest) -> HttpResponse:
     """The board alone, for the page's live refresh; 304 while the page already shows this version."""
@@ -72,6 +75,7 @@ def general_level_fragment(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@cached_read(*VERSIONS, anonymous_only=True)
 def general_level_model_page(request: HttpRequest, key: str) -> HttpResponse:
     board = general_level_board()
     try:

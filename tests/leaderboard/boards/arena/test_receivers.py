@@ -1,5 +1,6 @@
 """The arena board's receivers of `arena.signals.vote_cast`: at vote time the battle's prompts are labelled
-into categories, the online Elo moves in the vote's transaction, and the board hears of the vote."""
+into categories and the vote counted under them, the online Elo moves in the vote's transaction, and the
+board hears of the vote."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from arena.signals import vote_cast
 from leaderboard.boards.arena import receivers
 from leaderboard.boards.arena import services as snapshot_services
 from leaderboard.boards.arena.services import snapshot_compute
-from leaderboard.models import OnlineRating
+from leaderboard.models import OnlineRating, VoteCount
 from tests.factories import battle_make, image_bytes, vote_post, voter_client
 
 pytestmark = pytest.mark.django_db
@@ -85,7 +86,7 @@ def test_a_refused_vote_publishes_nothing(monkeypatch, django_capture_on_commit_
     assert published == []
 
 
-def test_a_failing_receiver_rolls_back_the_vote_its_categories_and_the_elo():
+def test_a_failing_receiver_rolls_back_the_vote_its_categories_its_counts_and_the_elo():
     battle = battle_make(creator_id="voter-1")
 
     def broken(**kwargs: object) -> None:
@@ -98,8 +99,10 @@ def test_a_failing_receiver_rolls_back_the_vote_its_categories_and_the_elo():
     finally:
         vote_cast.disconnect(dispatch_uid="test.broken")
     assert not Vote.objects.exists() and not OnlineRating.objects.filter(battles__gt=0).exists()
+    assert not VoteCount.objects.exists()
     result = arena_services.vote_cast(battle_id=battle.pk, voter_id="voter-1", ip_hash="", winner="model_a")
     assert result.reveals["elo"].model_a.after > result.reveals["elo"].model_a.before
+    assert VoteCount.objects.get(category="overall").count == 1
 
 
 def test_without_the_board_listening_the_arena_still_records_the_vote():
@@ -114,3 +117,4 @@ def test_without_the_board_listening_the_arena_still_records_the_vote():
         receiver(vote_cast, dispatch_uid="leaderboard.arena.online_elo")(receivers.vote_online_elo_apply)
     assert response.status_code == 200 and response.json()["elo"] is None
     assert Vote.objects.get(battle=battle).categories == []
+    assert not VoteCount.objects.exists(), "counting is the board's"

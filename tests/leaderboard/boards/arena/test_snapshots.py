@@ -1,4 +1,5 @@
-"""Rating snapshots: when they are due (N new votes / T seconds), what they hold, and who hears of them."""
+"""Rating snapshots: when they are due (the counts changed, the interval passed), what they hold,
+how their history is thinned, and who hears of them."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from arena.models import Model, Vote
+from arena.services import vote_invalidate
 from leaderboard.boards.arena import services as snapshot_services
 from leaderboard.boards.arena.services import snapshot_check, snapshot_compute, snapshot_due
+from leaderboard.boards.arena.versions import arena_board_version
 from leaderboard.models import RatingSnapshot
 from leaderboard.ratings.battle_set import OUTCOME_OF_WINNER, BattleSet
 from leaderboard.ratings.leaderboard import leaderboard_compute
@@ -33,8 +36,7 @@ def votes_make(models: Sequence[Model], count: int, *, seed: int = 0, categories
 @pytest.fixture
 def fast(settings):
     settings.LEADERBOARD_BOOTSTRAP_ROUNDS = 20
-    settings.LEADERBOARD_SNAPSHOT_MIN_VOTES = 5
-    settings.LEADERBOARD_SNAPSHOT_MAX_AGE_S = 300
+    settings.LEADERBOARD_SNAPSHOT_INTERVAL_S = 5
     return settings
 
 
@@ -58,44 +60,59 @@ def test_the_first_vote_makes_the_first_snapshot_due(fast):
     assert snapshot is not None and snapshot.version == 1 and snapshot.vote_count == 1
 
 
-def test_a_snapshot_is_due_after_min_votes_new_votes(fast):
+def test_a_snapshot_is_due_once_the_counts_changed_and_the_last_one_is_interval_old(fast):
     models = [model_make() for _ in range(3)]
     votes_make(models, 3)
     first = snapshot_compute()
     assert first is not None
-    votes_make(models, 4, seed=1)
-    assert snapshot_due().due is False
-    assert snapshot_check() is None
-    votes_make(models, 1, seed=2)
+    _age(first, 600)
+    assert snapshot_due().due is False, "old, but nothing changed"
+    votes_make(models, 2, seed=1)
+    _age(first, 4)
     due = snapshot_due()
-    assert due.due is True and due.new_votes == 5
+    assert due.due is False and due.new_votes == 2, "changed, but the snapshot is recent"
+    assert snapshot_check() is None
+    _age(first, 5)
+    due = snapshot_due()
+    assert due.due is True and due.new_votes == 2
     second = snapshot_check()
-    assert second is not None and second.version == 2 and second.vote_count == 8
+    assert second is not None and second.version == 2 and second.vote_count == 5
+    _age(second, 600)
+    assert snapshot_due().due is False, "nothing changed since the second"
 
 
-def test_an_old_snapshot_is_recomputed_when_any_vote_arrived(fast):
+def test_one_new_vote_is_enough_once_the_interval_passed(fast):
     models = [model_make() for _ in range(3)]
     votes_make(models, 3)
     first = snapshot_compute()
-    assert first is not None
-    _age(first, 301)
-    assert snapshot_due().due is False, "old, but nothing new"
     votes_make(models, 1, seed=3)
+    _age(first, 6)
     assert snapshot_due().due is True
-    _age(first, 299)
-    assert snapshot_due().due is False, "one new vote, and the snapshot is still recent"
+    assert snapshot_check().vote_count == 4
 
 
-def test_an_invalidated_vote_is_noticed_once_the_snapshot_is_old(fast):
+def test_an_invalidated_vote_makes_a_snapshot_due_and_leaves_it(fast):
     models = [model_make() for _ in range(3)]
     votes_make(models, 4)
     first = snapshot_compute()
     assert first is not None
-    Vote.objects.filter(pk=Vote.objects.order_by("id").first().pk).update(is_valid=False)
-    assert snapshot_due().due is False
-    _age(first, 600)
-    assert snapshot_due().due is True
+    assert vote_invalidate(vote_id=Vote.objects.order_by("id").first().pk, reason="test") is True
+    _age(first, 6)
+    due = snapshot_due()
+    assert due.due is True and due.new_votes == -1
     assert snapshot_check().vote_count == 3
+
+
+def test_an_invalidation_and_a_new_vote_that_cancel_out_still_make_a_snapshot_due(fast):
+    models = [model_make() for _ in range(3)]
+    votes_make(models, 4)
+    first = snapshot_compute()
+    vote_invalidate(vote_id=Vote.objects.order_by("id").first().pk)
+    votes_make(models, 1, seed=4)
+    _age(first, 6)
+    due = snapshot_due()
+    assert due.due is True and due.new_votes == 0
+    assert snapshot_check().vote_count == 4
 
 
 def test_only_valid_anonymous_votes_count(fast):
@@ -137,11 +154,11 @@ def test_snapshot_holds_every_category_with_rows_matrices_and_settings(fast):
     assert overall["settings"]["bootstrap_rounds"] == 20
     assert overall["settings"]["penalty"] == django_settings.LEADERBOARD_PENALTY
     assert sum(row["battles"] for row in snapshot.results["code"]["rows"]) == 2 * 12
-    assert snapshot.settings["min_votes"] == 5 and snapshot.settings["anony_only"] is True
+    assert snapshot.settings["interval_s"] == 5 and snapshot.settings["anony_only"] is True
     assert set(snapshot.model_info["m0"]) == {"name", "organization", "license", "status"}
 
 
-def test_group_by_in_postgres_gives_what_the_engine_gives_on_the_same_battles(fast):
+def test_the_vote_counts_give_what_the_engine_gives_on_the_same_battles(fast):
     models = [model_make(slug=f"model-{i}") for i in range(5)]
     votes_make(models, 60, seed=11)
     snapshot = snapshot_compute()
@@ -200,12 +217,13 @@ def test_a_stored_snapshot_is_published_to_the_arena_board_on_commit(
     published: list[dict[str, str]] = []
     monkeypatch.setattr(snapshot_services, "board_updated_publish", lambda **kwargs: published.append(kwargs))
     vote_make(model_make(), model_make())
+    before = arena_board_version()
     with django_capture_on_commit_callbacks(execute=True):
-        snapshot = snapshot_compute()
+        snapshot_compute()
         assert published == [], "nothing before the commit"
     assert len(published) == 1
     assert published[0]["board"] == "arena"
-    assert published[0]["version"].startswith(f"{snapshot.version}.")
+    assert published[0]["version"] == arena_board_version() != before, "the new version, as pages see it"
 
 
 def test_the_beat_task_runs_the_check(fast):
@@ -214,10 +232,12 @@ def test_the_beat_task_runs_the_check(fast):
     assert snapshot_check_task.run() is None, "nothing new since"
 
 
-def test_the_beat_schedule_checks_every_ten_seconds_and_keeps_the_other_entries():
+def test_the_beat_schedule_checks_every_two_seconds_and_keeps_the_other_entries():
     schedule = django_settings.CELERY_BEAT_SCHEDULE
     assert schedule["leaderboard-snapshot-check"]["task"] == "leaderboard.snapshot_check"
-    assert schedule["leaderboard-snapshot-check"]["schedule"] == 10
+    assert schedule["leaderboard-snapshot-check"]["schedule"] == 2
     assert "responses-expire-stale" in schedule
-    assert django_settings.LEADERBOARD_SNAPSHOT_MIN_VOTES == 20
-    assert django_settings.LEADERBOARD_SNAPSHOT_MAX_AGE_S == 300
+    assert django_settings.LEADERBOARD_SNAPSHOT_INTERVAL_S == 5
+    assert django_settings.LEADERBOARD_SNAPSHOT_KEEP_ALL_S == 3600
+    for gone in ("LEADERBOARD_SNAPSHOT_MIN_VOTES", "LEADERBOARD_SNAPSHOT_MAX_AGE_S"):
+        assert not hasattr(django_settings, gone), gone

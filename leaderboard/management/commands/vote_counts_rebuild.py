@@ -1,0 +1,23 @@
+"""`manage.py vote_counts_rebuild`: recount the arena's vote counts from the votes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from leaderboard.boards.arena.counts import vote_counts_rebuild
+from leaderboard.boards.arena.votes import vote_counts_state
+
+
+class Command(BaseCommand):
+    help = (
+        "Recount leaderboard.VoteCount (one row per category, pair, winner and blind or not) from the "
+        "valid votes. Votes cast meanwhile wait and are counted once. For repairs: votes and imports "
+        "keep the counts up to date themselves."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        rows = vote_counts_rebuild()
+        state = vote_counts_state()
+        self.stdout.write(f"{rows} vote count rows written; {state.total} counted votes.")

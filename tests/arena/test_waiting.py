@@ -1,0 +1,411 @@
+"""The waiting line of each model, against the real Redis and channel layer, and through the live stack."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from asgiref.sync import async_to_sync
+from asgiref.testing import ApplicationCommunicator
+from channels.layers import get_channel_layer
+from channels.routing import URLRouter
+from django.db import transaction
+from django.utils import timezone
+from websockets.sync.client import connect
+from websockets.typing import Origin
+
+from arena import waiting
+from arena.answers import answer_generate, responses_enqueue, responses_expire_stale
+from arena.models import Battle, Model, Response
+from arena.routing import websocket_urlpatterns
+from arena.waiting import (
+    PLACES_TOLD,
+    answer_stale_after_s,
+    waiting_line_dequeue,
+    waiting_line_join,
+    waiting_line_leave,
+    waiting_place_get,
+    waiting_places_of_battle,
+    waiting_places_tell,
+)
+from core.celery import app as celery_app
+from core.realtime import battle_group
+from core.redis_client import redis_client_get
+from tests.browser import conftest as browser_fixtures
+from tests.conftest import SCRIPTED_SLUGS, LiveStack, free_port
+from tests.factories import battle_make, model_make
+from workers.dispatch import model_queue
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _lines_emptied() -> Iterator[None]:
+    def empty() -> None:
+        client = redis_client_get()
+        keys = list(client.scan_iter("waiting-line:*"))
+        if keys:
+            client.delete(*keys)
+
+    empty()
+    yield
+    empty()
+
+
+@pytest.fixture
+def model() -> Model:
+    return model_make()
+
+
+def _waiting(model: Model, count: int) -> list[Response]:
+    """`count` battles whose side a, on `model`, waits for a worker, oldest first."""
+    other = model_make()
+    answers = []
+    for _ in range(count):
+        battle = battle_make(model_a=model, model_b=other, status=Response.Status.QUEUED)
+        answers.append(Response.objects.select_related("turn").get(turn__battle=battle, side="a"))
+    return answers
+
+
+def _joined(model: Model, count: int) -> list[Response]:
+    answers = _waiting(model, count)
+    for answer in answers:
+        assert waiting_line_join(slug=model.slug, response_id=answer.pk)
+    return answers
+
+
+def _places(model: Model, answers: list[Response]) -> list[int | None]:
+    return [waiting_place_get(slug=model.slug, response_id=answer.pk) for answer in answers]
+
+
+class Battles:
+    """Listens to battles' groups on the real channel layer, as their sockets would."""
+
+    def __init__(self, answers: list[Response]) -> None:
+        self.layer = get_channel_layer()
+        self.channels: dict[object, str] = {}
+        self.unread: dict[object, list[dict[str, Any]]] = {}
+        for answer in answers:
+            battle_id = answer.turn.battle_id
+            if battle_id not in self.channels:
+                channel = async_to_sync(self.layer.new_channel)()
+                async_to_sync(self.layer.group_add)(battle_group(battle_id=battle_id), channel)
+                self.channels[battle_id] = channel
+                self.unread[battle_id] = []
+
+    def heard(self, answer: Response, timeout: float = 5) -> dict[str, Any]:
+        """The next message about this answer (messages about the battle's other side are kept)."""
+        battle_id = answer.turn.battle_id
+        unread = self.unread[battle_id]
+        for message in unread:
+            if message["side"] == answer.side:
+                unread.remove(message)
+                return message
+
+        async def receive() -> dict[str, Any]:
+            return await asyncio.wait_for(self.layer.receive(self.channels[battle_id]), timeout=timeout)
+
+        while True:
+            message = async_to_sync(receive)()
+            if message["side"] == answer.side:
+                return message
+            unread.append(message)
+
+    def places(self, answer: Response, count: int) -> list[int]:
+        messages = [self.heard(answer) for _ in range(count)]
+        assert all(message["event"] == "queue" and message["turn"] == 0 for message in messages), messages
+        return [message["position"] for message in messages]
+
+    def hears_nothing(self, answer: Response, timeout: float = 0.5) -> bool:
+        try:
+            self.heard(answer, timeout=timeout)
+        except TimeoutError:
+            return True
+        return False
+
+
+# --- the line itself -----------------------------------------------------------------------------------
+
+
+def test_places_count_from_the_front_in_the_order_answers_joined(model):
+    answers = _joined(model, 3)
+    assert _places(model, answers) == [1, 2, 3]
+
+    waiting_line_leave(slug=model.slug, response_ids=[answers[0].pk])
+    assert _places(model, answers) == [None, 1, 2]
+
+
+def test_an_answer_that_never_joined_has_no_place_and_other_models_lines_are_apart(model):
+    _, second = _joined(model, 2)
+    elsewhere = model_make()
+    (other,) = _joined(elsewhere, 1)
+    (outsider,) = _waiting(model, 1)
+
+    assert waiting_place_get(slug=model.slug, response_id=outsider.pk) is None
+    assert waiting_place_get(slug=elsewhere.slug, response_id=other.pk) == 1
+    assert waiting_place_get(slug=model.slug, response_id=second.pk) == 2
+
+
+def test_an_entry_older_than_the_expiry_horizon_does_not_count_and_is_dropped(model):
+    """A process that crashed long ago left its answer in line: it stands ahead of no one."""
+    ghost, *answers = _waiting(model, 3)
+    key = waiting._key(model.slug)
+    redis_client_get().zadd(key, {str(ghost.pk): time.time() - answer_stale_after_s() - 60})
+    waiting_line_join(slug=model.slug, response_id=answers[0].pk)
+
+    assert waiting_place_get(slug=model.slug, response_id=ghost.pk) is None
+    assert waiting_place_get(slug=model.slug, response_id=answers[0].pk) == 1
+    waiting_line_join(slug=model.slug, response_id=answers[1].pk)
+    assert redis_client_get().zscore(key, str(ghost.pk)) is None, "the next change drops it"
+    assert _places(model, answers) == [1, 2]
+    assert 0 < redis_client_get().ttl(key) <= answer_stale_after_s(), "an abandoned line expires"
+
+
+# --- telling the places --------------------------------------------------------------------------------
+
+
+def test_taking_an_answer_tells_it_place_zero_and_those_behind_their_new_places(model):
+    taken, second, third = _joined(model, 3)
+    battles = Battles([taken, second, third])
+
+    waiting_line_dequeue(slug=model.slug, response=taken)
+
+    assert battles.places(taken, 1) == [0]
+    assert battles.places(second, 1) == [1]
+    assert battles.places(third, 1) == [2]
+    assert _places(model, [taken, second, third]) == [None, 1, 2]
+
+
+def test_a_ghost_whose_answer_already_started_is_dropped_when_the_line_is_told(model):
+    """Its worker could not reach Redis to leave the line: the next telling finds it streaming."""
+    ghost, waiting_answer = _joined(model, 2)
+    Response.objects.filter(pk=ghost.pk).update(status=Response.Status.STREAMING)
+    battles = Battles([ghost, waiting_answer])
+
+    waiting_places_tell(slug=model.slug)
+
+    assert battles.places(waiting_answer, 1) == [1]
+    assert battles.hears_nothing(ghost)
+    assert _places(model, [ghost, waiting_answer]) == [None, 1]
+
+
+def test_a_change_tells_only_the_first_hundred_in_line(model):
+    answers = _joined(model, PLACES_TOLD + 2)
+    last_told, not_told = answers[PLACES_TOLD], answers[PLACES_TOLD + 1]
+    battles = Battles([last_told, not_told])
+
+    waiting_line_dequeue(slug=model.slug, response=answers[0])
+
+    assert battles.places(last_told, 1) == [PLACES_TOLD]
+    assert battles.hears_nothing(not_told)
+    assert waiting_place_get(slug=model.slug, response_id=not_told.pk) == PLACES_TOLD + 1
+
+
+def test_an_answer_hears_its_place_once_it_is_sent_to_its_models_queue(model):
+    (ahead,) = _joined(model, 1)
+    battle = battle_make(model_a=model, status=Response.Status.QUEUED)
+    answers = list(Response.objects.select_related("turn").filter(turn__battle=battle))
+    battles = Battles(answers)
+    try:
+        with transaction.atomic():
+            responses_enqueue(responses=answers, models={"a": battle.model_a, "b": battle.model_b})
+        side_a = next(answer for answer in answers if answer.side == "a")
+        side_b = next(answer for answer in answers if answer.side == "b")
+        assert battles.places(side_a, 1) == [2], "behind the one already waiting"
+        assert battles.places(side_b, 1) == [1], "first in its own model's line"
+        assert waiting_place_get(slug=model.slug, response_id=ahead.pk) == 1
+    finally:
+        # No worker hosts these test models: their tasks would wait in the broker for ever.
+        with celery_app.connection_for_write() as connection:
+            for slug in (battle.model_a.slug, battle.model_b.slug):
+                connection.default_channel.queue_purge(model_queue(slug=slug))
+
+
+def test_the_expiry_sweep_takes_failed_answers_out_of_line_and_tells_the_rest(model):
+    stale, waiting_answer = _joined(model, 2)
+    Response.objects.filter(pk=stale.pk).update(
+        queued_at=timezone.now() - timedelta(seconds=answer_stale_after_s() + 60)
+    )
+    battles = Battles([stale, waiting_answer])
+
+    assert responses_expire_stale() == 1
+
+    assert battles.heard(stale)["event"] == "error"
+    assert battles.places(waiting_answer, 1) == [1]
+    assert _places(model, [stale, waiting_answer]) == [None, 1]
+
+
+# --- a socket joining late -----------------------------------------------------------------------------
+
+
+class Socket:
+    """A WebSocket client speaking ASGI to the battle consumer."""
+
+    def __init__(self, battle: Battle) -> None:
+        scope = {"type": "websocket", "path": f"/ws/battles/{battle.id}/", "headers": [], "query_string": b""}
+        self.app = ApplicationCommunicator(URLRouter(websocket_urlpatterns), scope)
+
+    async def messages(self, count: int) -> list[dict[str, Any]]:
+        await self.app.send_input({"type": "websocket.connect"})
+        assert (await self.app.receive_output(timeout=5))["type"] == "websocket.accept"
+        received = []
+        for _ in range(count):
+            reply = await self.app.receive_output(timeout=5)
+            received.append(json.loads(reply["text"]))
+        await self.app.send_input({"type": "websocket.disconnect", "code": 1000})
+        return received
+
+
+def test_a_socket_joining_late_hears_the_place_of_each_side_still_waiting(model):
+    _joined(model, 2)
+    battle = battle_make(model_a=model, status=Response.Status.QUEUED)
+    for answer in Response.objects.filter(turn__battle=battle):
+        slug = battle.model_a.slug if answer.side == "a" else battle.model_b.slug
+        waiting_line_join(slug=slug, response_id=answer.pk)
+
+    messages = asyncio.run(Socket(battle).messages(4))
+
+    assert [message["type"] for message in messages] == ["sync", "sync", "queue", "queue"]
+    assert messages[2:] == [
+        {"type": "queue", "side": "a", "turn": 0, "position": 3},
+        {"type": "queue", "side": "b", "turn": 0, "position": 1},
+    ]
+
+
+def test_a_side_a_worker_has_started_has_no_place_for_a_late_joiner(model):
+    (answer,) = _joined(model, 1)
+    waiting_line_leave(slug=model.slug, response_ids=[answer.pk])
+    Response.objects.filter(pk=answer.pk).update(status=Response.Status.STREAMING)
+    assert waiting_places_of_battle(battle_id=answer.turn.battle_id) == []
+
+
+# --- Redis unreachable ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_unreachable(settings) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    }
+
+
+def test_with_redis_unreachable_the_line_is_silent_and_raises_nothing(model, redis_unreachable):
+    (answer,) = _waiting(model, 1)
+    battles = Battles([answer])
+
+    assert waiting_line_join(slug=model.slug, response_id=answer.pk) is False
+    assert waiting_place_get(slug=model.slug, response_id=answer.pk) is None
+    waiting_places_tell(slug=model.slug)
+    waiting_line_leave(slug=model.slug, response_ids=[answer.pk])
+    assert waiting_places_of_battle(battle_id=answer.turn.battle_id) == []
+    waiting_line_dequeue(slug=model.slug, response=answer)
+    assert battles.places(answer, 1) == [0], "the socket still hears that a worker took it"
+
+
+def test_an_answer_still_streams_to_its_end_with_the_lines_redis_unreachable(redis_unreachable):
+    model = model_make(adapter_kind="scripted", adapter_config={"text": "one two three"})
+    battle = battle_make(model_a=model, status=Response.Status.QUEUED)
+    answer = Response.objects.select_related("turn").get(turn__battle=battle, side="a")
+    battles = Battles([answer])
+
+    answer_generate(response_id=answer.pk)
+
+    heard = [battles.heard(answer)]
+    while heard[-1]["event"] not in ("done", "error"):
+        heard.append(battles.heard(answer))
+    assert heard[-1]["event"] == "done"
+    answer.refresh_from_db()
+    assert answer.status == "done" and answer.text == "one two three"
+
+
+# --- through the live stack ----------------------------------------------------------------------------
+
+# The live stack's worker runs 4 answers at once; 6 battles of 2 answers leave 8 waiting, 4 per model.
+_BATTLES = 6
+# 6 words at 4 a second: each answer holds a worker slot for about 1.25 s.
+_WORDS = " ".join(f"word{i}" for i in range(6))
+
+# The browser fixture of tests/browser, for the page's part of the same story.
+browser_page = browser_fixtures.browser_page
+
+
+def _workers_busied(api_client: httpx.Client, battles: int) -> list[dict[str, Any]]:
+    """The only two models are slow scripted ones, and `battles` battles are started on them."""
+    from arena.services import model_register
+
+    for slug in SCRIPTED_SLUGS:
+        model_register(
+            slug=slug,
+            display_name=slug,
+            adapter_kind="scripted",
+            adapter_config={"text": _WORDS, "tokens_per_s": 4},
+        )
+    created = []
+    for number in range(battles):
+        response = api_client.post("/api/v1/battles", data={"prompt": f"Battle {number}?"})
+        assert response.status_code == 201, response.text
+        created.append(response.json())
+    return created
+
+
+@pytest.mark.stack
+def test_a_battle_queued_behind_busy_workers_hears_its_place_then_its_answer(
+    live_stack: LiveStack, api_client: httpx.Client
+):
+    last = _workers_busied(api_client, _BATTLES)[-1]
+    events: list[dict[str, Any]] = []
+    ended: set[str] = set()
+    deadline = time.monotonic() + 90
+    with connect(
+        live_stack.ws_url + last["stream"], origin=Origin(live_stack.base_url), open_timeout=10
+    ) as ws:
+        while len(ended) < 2:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"timed out; got {events}\n{live_stack.worker_log.read_text()[-3000:]}"
+            event = json.loads(ws.recv(timeout=remaining))
+            events.append(event)
+            if event["type"] in ("done", "error"):
+                ended.add(event["side"])
+
+    for side in ("a", "b"):
+        places = [e["position"] for e in events if e["type"] == "queue" and e["side"] == side]
+        first_text = next(i for i, e in enumerate(events) if e["type"] == "delta" and e["side"] == side)
+        assert places and places[0] > 1, f"side {side} heard {places} while workers were busy"
+        assert max(places) <= _BATTLES and 0 in places, places
+        assert any(e["type"] == "queue" for e in events[:first_text] if e["side"] == side)
+        done = next(e for e in events if e["side"] == side and e["type"] in ("done", "error"))
+        assert done["type"] == "done", done
+        stored = Response.objects.get(turn__battle_id=last["id"], side=side)
+        assert stored.status == "done" and stored.text == _WORDS
+
+
+@pytest.mark.stack
+@pytest.mark.browser
+def test_the_page_shows_a_waiting_sides_place_in_line_until_its_text_arrives(
+    browser_page, live_stack: LiveStack, api_client: httpx.Client
+):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(live_stack.base_url + "/")
+    _workers_busied(api_client, _BATTLES - 1)
+    page.fill("#prompt", "Am I in line?")
+    page.click("#send")
+
+    place = page.locator("#pane-a .turn-place")
+    expect(place).to_have_attribute("aria-live", "polite")
+    expect(place).to_have_text(re.compile(r"^Waiting for a free worker — (\d+(st|nd|rd|th)|next) in line$"))
+    expect(page.locator("body")).to_have_attribute("data-battle-state", "ready", timeout=60_000)
+    for side in ("a", "b"):
+        expect(page.locator(f"#pane-{side} .answer")).to_have_text(_WORDS)
+        expect(page.locator(f"#pane-{side} .turn-place")).to_have_text("")
