@@ -72,17 +72,23 @@ def _battle_locked(*, battle_id: uuid.UUID | str, voter_id: str) -> Battle:
     return battle
 
 
-def _latest_responses_check(*, battle: Battle, action: str) -> Turn:
-    turn = battle.turns.order_by("-index").first()
-    assert turn is not None, "every battle is created with its first turn"
-    statuses = set(turn.responses.values_list("status", flat=True))
+def _latest_responses_check(*, battle: Battle, action: str) -> int:
+    """The index of the battle's latest turn, once both its answers finished well (one query)."""
+    found = list(
+        Response.objects.filter(turn__battle=battle)
+        .order_by("-turn__index")
+        .values_list("turn__index", "status")[: len(Side.values)]
+    )
+    assert found, "every battle is created with its first turn"
+    index = found[0][0]
+    statuses = {status for turn_index, status in found if turn_index == index}
     if statuses - set(Response.FINISHED):
         raise Conflict(f"Please wait until both answers have finished before you {action}.")
     if Response.Status.FAILED in statuses:
         raise Conflict(
             f"One of the answers failed, so you cannot {action} in this battle. Retry with a new pair."
         )
-    return turn
+    return index
 
 
 def turn_append(
@@ -95,11 +101,11 @@ def turn_append(
         if Vote.objects.filter(battle=battle).exists():
             raise Conflict("This battle has been voted on; start a new round to ask more.")
         latest = _latest_responses_check(battle=battle, action="ask a follow-up")
-        if latest.index + 1 >= settings.ARENA_MAX_TURNS:
+        if latest + 1 >= settings.ARENA_MAX_TURNS:
             raise Conflict(
                 f"This battle has reached its limit of {settings.ARENA_MAX_TURNS} turns. Please vote."
             )
-        return _turn_create(battle=battle, index=latest.index + 1, prompt=prompt, attachments=attachments)
+        return _turn_create(battle=battle, index=latest + 1, prompt=prompt, attachments=attachments)
 
 
 @dataclass(frozen=True)

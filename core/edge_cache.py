@@ -1,16 +1,19 @@
 """The read cache in front of Django: cached reads answered by the ASGI server without entering Django.
 
 `core.http.cached_read` marks each response it may share (the `X-Read-Cache` header: the data
-version names and the version it read before rendering). For a request that carries no session
-cookie, this layer keeps such a response exactly as Django finally sent it (every middleware's
-headers, gzip included) under the host, path, canonical query, variant (gzip or not, CORS or not),
-data version and code version. The next such request asks Redis which versions its URL shows (the
-alias), reads them, and answers from the entry of the current version, or 304 if the client's copy
-is current, without running any Django code: three Redis reads, no query, no thread hop. The
-entries themselves are also kept in a small per-process memory, as the key names their version.
+version names, the version it read before rendering, and whom it may be shown to: "anyone", or
+"anonymous" visitors only). This layer keeps such a response exactly as Django finally sent it
+(every middleware's headers, gzip included) under the host, path, canonical query, variant (gzip
+or not, CORS or not), data version and code version. The next request for that URL asks Redis
+which versions it shows (the alias), reads them, and answers from the entry of the current
+version, or 304 if the client's copy is current, without running any Django code: three Redis
+reads, no query, no thread hop. Entries are also kept in a small per-process memory, as their key
+names their version. When many requests miss the same new version at once, one renders and the
+others wait for it.
 
-Requests with a session cookie (voters, signed-in users) go to Django, whose `cached_read` shares
-what it can. A Redis that does not answer sends every request to Django. The mark never leaves.
+A page shared with anonymous visitors only is never answered here to a request carrying a session
+cookie (a voter, a signed-in user); Django answers it, sharing the fragments it can. A Redis that
+does not answer sends every request to Django. The mark never leaves.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[..., Awaitable[None]]
 
 MARK: Final = b"x-read-cache"
+ANYONE: Final = "anyone"
 _MEMORY_ENTRIES: Final = 128
 _RENDER_WAIT_S: Final = 10.0
 # Headers a 304 must not carry: it has no body.
@@ -52,6 +56,7 @@ _BODY_HEADERS: Final = frozenset({b"content-length", b"content-type", b"content-
 @dataclass(frozen=True)
 class _Request:
     method: str
+    in_session: bool  # carries a session cookie: a voter or a signed-in user
     target: str  # host, path and canonical query: what the alias is keyed by
     variant: str
     if_none_match: str | None
@@ -59,15 +64,16 @@ class _Request:
 
     @classmethod
     def of(cls, scope: Scope, *, session_cookie: str) -> _Request | None:
-        """The request, if the cache may answer it: a GET or HEAD from a visitor with no session."""
+        """The request, if the cache may answer it: a GET or HEAD."""
         if scope["method"] not in ("GET", "HEAD"):
             return None
         headers: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
             headers[name] = headers[name] + b"," + value if name in headers else value
         cookie = headers.get(b"cookie")
-        if cookie and session_cookie in SimpleCookie(cookie.decode("latin-1")):
-            return None
+        in_session = bool(cookie) and session_cookie in SimpleCookie(
+            cookie.decode("latin-1") if cookie else ""
+        )
         query = urlencode(sorted(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)))
         host = headers.get(b"host", b"").decode("latin-1").lower()
         gzip = b"gzip" in headers.get(b"accept-encoding", b"")
@@ -75,6 +81,7 @@ class _Request:
         inm, ims = headers.get(b"if-none-match"), headers.get(b"if-modified-since")
         return cls(
             method=scope["method"],
+            in_session=in_session,
             target=f"{host}|{scope['path']}|{query}",
             variant=variant,
             if_none_match=inm.decode("latin-1") if inm else None,
@@ -114,9 +121,12 @@ class _Entry:
 class _Capture:
     """Passes Django's answer on, without the mark, and keeps it if it was marked and may be shared."""
 
-    def __init__(self, send: Send, *, keep: bool, store: Callable[[_Capture], Awaitable[None]]) -> None:
+    def __init__(
+        self, send: Send, *, keep: bool, in_session: bool, store: Callable[[_Capture], Awaitable[None]]
+    ) -> None:
         self._send = send
         self._keep = keep
+        self._in_session = in_session
         self._store = store
         self.mark: str | None = None
         self.status = 0
@@ -127,10 +137,12 @@ class _Capture:
         if message["type"] == "http.response.start":
             headers = [(n, v) for n, v in message.get("headers", []) if n.lower() != MARK]
             if self._keep:
-                found = [v for n, v in message.get("headers", []) if n.lower() == MARK]
+                found = [v.decode("latin-1") for n, v in message.get("headers", []) if n.lower() == MARK]
                 shareable = not any(n.lower() == b"set-cookie" for n, _ in headers)
-                if found and shareable and message["status"] == 200:
-                    self.mark, self.status, self.headers = found[0].decode("latin-1"), 200, headers
+                # A page for anonymous visitors is not learnt from a visitor in a session.
+                allowed = bool(found) and (found[0].endswith(";" + ANYONE) or not self._in_session)
+                if allowed and shareable and message["status"] == 200:
+                    self.mark, self.status, self.headers = found[0], 200, headers
             message = {**message, "headers": headers}
         elif message["type"] == "http.response.body" and self.mark is not None:
             self.body.append(message.get("body", b""))
@@ -163,7 +175,7 @@ class EdgeCache:
             return
         request = _Request.of(scope, session_cookie=settings.SESSION_COOKIE_NAME)
         if request is None:
-            await self.app(scope, receive, _Capture(send, keep=False, store=_nothing).send)
+            await self.app(scope, receive, _Capture(send, keep=False, in_session=True, store=_nothing).send)
             return
         entry, key = await self._lookup(request)
         if entry is None and key is not None and key in self._rendering:
@@ -181,7 +193,8 @@ class EdgeCache:
         if rendering and key is not None:
             self._rendering[key] = asyncio.get_running_loop().create_future()
         try:
-            await self.app(scope, receive, _Capture(send, keep=request.method == "GET", store=store).send)
+            capture = _Capture(send, keep=request.method == "GET", in_session=request.in_session, store=store)
+            await self.app(scope, receive, capture.send)
         finally:
             if rendering and key is not None:
                 self._rendering.pop(key).set_result(None)
@@ -190,10 +203,12 @@ class EdgeCache:
         """The stored entry for the current version, and that entry's key (None: version unknown)."""
         try:
             client = self._redis()
-            names = await client.get(request.alias_key)
-            if names is None:
+            alias = await client.get(request.alias_key)
+            if alias is None:
                 return None, None
-            listed = names.decode() if isinstance(names, bytes) else str(names)
+            listed, _, audience = (alias.decode() if isinstance(alias, bytes) else str(alias)).partition(";")
+            if request.in_session and audience != ANYONE:
+                return None, None
             keys = [data_versions_key(name) for name in listed.split(",") if name]
             version = data_versions_join(await client.mget(keys)) if keys else ""
             if version is None:
@@ -211,13 +226,13 @@ class EdgeCache:
             return None, None
 
     async def _store(self, request: _Request, capture: _Capture) -> None:
-        names, _, version = capture.mark.partition(";") if capture.mark else ("", "", "")
+        names, version, audience = (capture.mark or ";;").split(";", 2)
         entry = _Entry(capture.status, capture.headers, b"".join(capture.body))
         key = request.entry_key(version)
         try:
             async with self._redis().pipeline(transaction=False) as pipe:
                 pipe.set(key, entry.pack(), ex=settings.READ_CACHE_S)
-                pipe.set(request.alias_key, names, ex=settings.READ_CACHE_S)
+                pipe.set(request.alias_key, f"{names};{audience}", ex=settings.READ_CACHE_S)
                 await pipe.execute()
         except (redis.RedisError, OSError):
             logger.debug("edge cache store failed", exc_info=True)

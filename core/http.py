@@ -149,7 +149,9 @@ def cached_read(
                 response = produced
                 cache_set(key, _stored_of(response), settings.READ_CACHE_S)
             # For the edge cache (core.edge_cache), which strips it: what the response shows, as of when.
-            response[EDGE_MARK] = f"{','.join(versions)};{version}"
+            response[EDGE_MARK] = (
+                f"{','.join(versions)};{version};{'anonymous' if anonymous_only else 'anyone'}"
+            )
             return _conditional_or(request, response)
 
         return inner

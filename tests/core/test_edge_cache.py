@@ -80,12 +80,15 @@ def test_variants_are_kept_apart(web: httpx.Client) -> None:
 
 
 @pytest.mark.stack
-def test_a_visitor_with_a_session_is_answered_by_django(web: httpx.Client) -> None:
+def test_a_visitor_in_a_session_shares_the_api_but_not_the_anonymous_pages(web: httpx.Client) -> None:
     model_make(slug="edge-model")
-    web.get("/api/v1/models")
+    for path in ("/api/v1/models", "/leaderboard/"):
+        web.get(path)
     web.get("/api/v1/session")  # the client now holds a session cookie
     assert "sessionid" in web.cookies
-    assert "x-cache" not in web.get("/api/v1/models").headers
+    assert web.get("/api/v1/models").headers.get("x-cache") == "hit", "the same for anyone"
+    assert "x-cache" not in web.get("/leaderboard/").headers, "a page may greet a signed-in user"
+    assert "x-cache" not in web.get("/leaderboard/").headers, "nor is it learnt from one"
 
 
 def _scope(path: str = "/board/") -> dict[str, object]:
@@ -119,7 +122,7 @@ def test_a_crowd_missing_a_new_version_waits_for_one_rendering() -> None:
         renders.append(1)
         await asyncio.sleep(0.2)
         version = data_versions_get("test-board")
-        mark = f"test-board;{version}".encode()
+        mark = f"test-board;{version};anyone".encode()
         headers = [(b"content-type", b"text/html"), (b"X-Read-Cache", mark)]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": f"board {version}".encode()})

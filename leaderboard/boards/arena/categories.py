@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from arena.models import Battle, TurnAttachment
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Value
+
+from arena.models import Battle, Turn
 from core.errors import InvalidInput
 from leaderboard.ratings.categories import CATEGORY_RULES, MODALITY_LABELS, categories_label
 
@@ -43,8 +46,15 @@ def category_check(*, category: str) -> str:
 
 def battle_categories_label(*, battle: Battle) -> list[str]:
     """The categories of a battle's prompts: every turn's text, its attachments, how many turns."""
-    turns = list(battle.turns.order_by("index").values_list("prompt", flat=True))
-    kinds = set(TurnAttachment.objects.filter(turn__battle=battle).values_list("asset__kind", flat=True))
+    # One query on the vote's path: each turn's prompt with the kinds of its attachments.
+    found = list(
+        Turn.objects.filter(battle=battle)
+        .order_by("index")
+        .annotate(kinds=ArrayAgg("turnattachment__asset__kind", default=Value([])))
+        .values_list("prompt", "kinds")
+    )
+    turns = [prompt for prompt, _ in found]
+    kinds = {kind for _, turn_kinds in found for kind in turn_kinds if kind is not None}
     labels = categories_label(
         text="\n".join(turns),
         has_image="image" in kinds,

@@ -18,15 +18,13 @@ from leaderboard.ratings.online_elo import elo_replay, elo_step
 
 def online_rating_apply(*, model_a: Model, model_b: Model, winner: str) -> tuple[RatingChange, RatingChange]:
     """Move both models' online Elo by one battle. Call inside the vote's transaction."""
-    for model in (model_a, model_b):
-        OnlineRating.objects.get_or_create(model=model)
-    # Locking in primary-key order keeps two concurrent votes on the same pair from deadlocking.
-    rows = {
-        row.model_id: row
-        for row in OnlineRating.objects.select_for_update()
-        .filter(model_id__in=[model_a.pk, model_b.pk])
-        .order_by("model_id")
-    }
+    rows = _ratings_locked(model_ids=[model_a.pk, model_b.pk])
+    if len(rows) < 2:  # a model's first battle: its row is created once, then locked as the others
+        OnlineRating.objects.bulk_create(
+            [OnlineRating(model_id=pk) for pk in (model_a.pk, model_b.pk) if pk not in rows],
+            ignore_conflicts=True,
+        )
+        rows = _ratings_locked(model_ids=[model_a.pk, model_b.pk])
     row_a, row_b = rows[model_a.pk], rows[model_b.pk]
     before_a, before_b = row_a.rating, row_b.rating
     row_a.rating, row_b.rating = elo_step(rating_a=before_a, rating_b=before_b, winner=winner)
@@ -36,6 +34,12 @@ def online_rating_apply(*, model_a: Model, model_b: Model, winner: str) -> tuple
     row_a.updated_at = row_b.updated_at = timezone.now()
     OnlineRating.objects.bulk_update([row_a, row_b], ["rating", "battles", "updated_at"])
     return RatingChange(before_a, row_a.rating), RatingChange(before_b, row_b.rating)
+
+
+def _ratings_locked(*, model_ids: list[int]) -> dict[int, OnlineRating]:
+    # Locking in primary-key order keeps two concurrent votes on the same pair from deadlocking.
+    locked = OnlineRating.objects.select_for_update().filter(model_id__in=model_ids).order_by("model_id")
+    return {row.model_id: row for row in locked}
 
 
 def online_ratings_replay() -> int:
