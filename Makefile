@@ -38,11 +38,17 @@ typecheck: $(STAMP)
 clean-data:
 	rm -rf .data
 
-# The rating benchmarks in bench/: ours against arena-rank and the usual approach (bench/RESULTS.md).
-# arena-rank pins its own numpy and jax, so it gets a virtual environment of its own, .venv-bench;
-# BENCH_ARGS go to bench/ratings_bench.py.
-# bench/snapshot_bench.py replaces the votes of its database, so it runs only with BENCH_DATABASE_URL.
+# The benchmarks in bench/ (figures in bench/RESULTS.md), one after the other:
+# - the rating command against arena-rank and the usual approach; arena-rank pins its own numpy and jax, so
+#   it gets a virtual environment of its own, .venv-bench; BENCH_ARGS go to bench/ratings_bench.py;
+# - the load benchmarks (bench/run.py; BENCH_LOAD_ARGS, e.g. `--only votes,cycles --duration 10 --repeat 3`
+#   or `--no-write`) against a production-settings stack (bench/stack.py) on scratch servers:
+#   BENCH_DATABASE_URL (a database whose name contains "bench"; dropped and created) and BENCH_REDIS_URL
+#   with BENCH_REDIS_DB_OFFSET (databases n..n+2, emptied; default 13), else embedded ones in .data/bench;
+# - bench/snapshot_bench.py on that stack's scratch database (it replaces the arena data there; it reads
+#   the database from BENCH_DATABASE_URL, and DATABASE_URL is set to the same for the scripts that read it).
 BENCH_VENV ?= .venv-bench
+BENCH_LOAD_ARGS ?=
 
 $(BENCH_VENV)/.installed: bench/requirements.txt
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
@@ -51,8 +57,6 @@ $(BENCH_VENV)/.installed: bench/requirements.txt
 
 bench: $(STAMP) $(BENCH_VENV)/.installed
 	$(PY) bench/ratings_bench.py --arena-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
-	@if [ -n "$(BENCH_DATABASE_URL)" ]; then \
-		DATABASE_URL='$(BENCH_DATABASE_URL)' $(PY) bench/snapshot_bench.py; \
-	else \
-		echo "bench/snapshot_bench.py not run: set BENCH_DATABASE_URL to a scratch database"; \
-	fi
+	$(PY) bench/run.py $(BENCH_LOAD_ARGS)
+	$(PY) bench/stack.py database -- sh -c 'DATABASE_URL="$$BENCH_SCRATCH_DATABASE_URL" \
+		BENCH_DATABASE_URL="$$BENCH_SCRATCH_DATABASE_URL" $(PY) bench/snapshot_bench.py'

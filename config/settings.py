@@ -247,7 +247,12 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # redis-py's default 5 s socket timeout equals the layer's blocking-pop timeout; keep it above.
-        "CONFIG": {"hosts": [{"address": _redis_db(REDIS_URL, REDIS_DB_OFFSET + 1), "socket_timeout": 30}]},
+        "CONFIG": {
+            "hosts": [{"address": _redis_db(REDIS_URL, REDIS_DB_OFFSET + 1), "socket_timeout": 30}],
+            # Messages waiting for one socket before more are dropped: a streaming answer sends a delta
+            # every 50 ms and queue places besides, and a slow client must not lose its "done".
+            "capacity": 1000,
+        },
     }
 }
 

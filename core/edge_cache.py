@@ -49,6 +49,7 @@ MARK: Final = b"x-read-cache"
 ANYONE: Final = "anyone"
 _MEMORY_ENTRIES: Final = 128
 _RENDER_WAIT_S: Final = 10.0
+_REDIS_CONNECTIONS: Final = 64
 # Headers a 304 must not carry: it has no body.
 _BODY_HEADERS: Final = frozenset({b"content-length", b"content-type", b"content-encoding"})
 
@@ -164,9 +165,16 @@ class EdgeCache:
     def _redis(self) -> aioredis.Redis:
         # Created on first use, inside the server's event loop (one per uvicorn process).
         if self._client is None:
-            self._client = aioredis.Redis.from_url(
-                str(settings.CACHES["default"]["LOCATION"]), socket_timeout=1, socket_connect_timeout=0.5
+            # Blocking: a crowd larger than the pool waits its turn for a connection (briefly, one
+            # read each), where redis-py's default pool would fail the surplus at once.
+            pool = aioredis.BlockingConnectionPool.from_url(
+                str(settings.CACHES["default"]["LOCATION"]),
+                max_connections=_REDIS_CONNECTIONS,
+                timeout=1,
+                socket_timeout=1,
+                socket_connect_timeout=0.5,
             )
+            self._client = aioredis.Redis(connection_pool=pool)
         return self._client
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

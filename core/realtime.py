@@ -56,13 +56,22 @@ class _LoopThread:
 _loop_thread = _LoopThread()
 
 
+# Sends in flight at once on the loop: past the channel layer's Redis pool (redis-py's limit is 100
+# connections), sends fail with MaxConnectionsError and the messages are lost.
+_SENDS_AT_ONCE: Final = 32
+_sending: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+
 async def _group_send_after(*, group: str, message: dict[str, Any], after: Future[None] | None) -> None:
     if after is not None:
         with contextlib.suppress(Exception):  # the earlier message's failure is reported by its own future
             await asyncio.wrap_future(after)
     layer = get_channel_layer()
     assert layer is not None, "CHANNEL_LAYERS is not configured"
-    await layer.group_send(group, message)
+    loop = asyncio.get_running_loop()
+    sending = _sending.setdefault(loop, asyncio.Semaphore(_SENDS_AT_ONCE))
+    async with sending:
+        await layer.group_send(group, message)
 
 
 def group_send(*, group: str, message: dict[str, Any], after: Future[None] | None = None) -> Future[None]:

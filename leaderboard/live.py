@@ -11,13 +11,16 @@ refetch a second, not a thousand, and the last change is never held back for mor
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
+from concurrent import futures
+from concurrent.futures import Future
 from typing import Final
 
 import redis
 
-from core.realtime import GroupStreamConsumer, board_group, event_send
+from core.realtime import STREAM_EVENT, GroupStreamConsumer, board_group, group_send
 from core.redis_client import redis_client_get
 
 logger = logging.getLogger(__name__)
@@ -50,12 +53,27 @@ def board_updated_publish(*, board: str, version: str) -> None:
         if not client.set(window, 1, nx=True, px=_WINDOW_MS):
             client.set(pending, version, px=10 * _WINDOW_MS)
             wait_ms = max(int(client.pttl(window)), 0)
-            # Not a daemon: a command that exits right after still sends its change.
-            threading.Timer(wait_ms / 1000 + 0.01, _pending_send, kwargs={"board": board}).start()
+            _pending_send_schedule(board=board, delay_s=wait_ms / 1000 + 0.01)
             return
     except redis.RedisError:
         logger.warning("could not coalesce the %s board update; sending it now", board, exc_info=True)
     _send(board=board, version=version)
+
+
+_timers: dict[str, threading.Timer] = {}
+_timers_lock = threading.Lock()
+
+
+def _pending_send_schedule(*, board: str, delay_s: float) -> None:
+    """One timer per board and process, however many changes arrive within the window."""
+    with _timers_lock:
+        timer = _timers.get(board)
+        if timer is not None and timer.is_alive():
+            return
+        # Not a daemon: a command that exits right after still sends its change.
+        timer = threading.Timer(delay_s, _pending_send, kwargs={"board": board})
+        _timers[board] = timer
+        timer.start()
 
 
 def _pending_send(*, board: str) -> None:
@@ -73,17 +91,28 @@ def _pending_send(*, board: str) -> None:
     _send(board=board, version=version.decode() if isinstance(version, bytes) else str(version))
 
 
+_sent: set[Future[None]] = set()
+
+
 def _send(*, board: str, version: str) -> None:
-    try:
-        event_send(
-            group=board_group(board=board),
-            event="updated",
-            board=board,
-            version=version,
-            timeout=_PUBLISH_TIMEOUT_S,
-        )
-    except Exception:
-        logger.warning("could not publish the %s board update", board, exc_info=True)
+    """Hand the event to the channel layer's loop and return: a thousand open pages must not hold up
+    the vote or the snapshot whose commit called this. A process that exits waits for it (atexit)."""
+    message = {"type": STREAM_EVENT, "event": "updated", "board": board, "version": version}
+    sent = group_send(group=board_group(board=board), message=message)
+    _sent.add(sent)
+    sent.add_done_callback(_sent_check)
+
+
+def _sent_check(sent: Future[None]) -> None:
+    _sent.discard(sent)
+    error = None if sent.cancelled() else sent.exception()
+    if error is not None:
+        logger.warning("could not publish a board update", exc_info=error)
+
+
+@atexit.register
+def _sent_wait() -> None:
+    futures.wait(list(_sent), timeout=_PUBLISH_TIMEOUT_S)
 
 
 class BoardConsumer(GroupStreamConsumer):

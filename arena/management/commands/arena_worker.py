@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection
 
 from arena.models import Model
 from core.celery import app
@@ -50,6 +51,20 @@ class Command(BaseCommand):
             "--without-mingle",
         ]
         torch_threads_limit(settings.WORKER_TORCH_THREADS)
+        _database_pool_fit(threads=options["concurrency"] if options["pool"] == "threads" else 1)
         if options["hostname"]:
             argv.append(f"--hostname={options['hostname']}")
         app.worker_main(argv)
+
+
+def _database_pool_fit(*, threads: int) -> None:
+    """Each answer keeps its thread's connection while it streams (it saves the text as it goes), so a
+    pool smaller than the threads would make the surplus answers time out waiting for one: the pool
+    of this process grows to the thread count (plus the task consumer's own), whatever the setting."""
+    pool = connection.settings_dict.get("OPTIONS", {}).get("pool")
+    needed = threads + 2
+    if isinstance(pool, dict) and pool.get("max_size", needed) < needed:
+        close_pool = getattr(connection, "close_pool", None)  # PostgreSQL's wrapper has it
+        if callable(close_pool):
+            close_pool()  # the one the model lookup above opened, at the old size
+        pool["max_size"] = needed

@@ -1,0 +1,1 @@
+"""The benchmarks (bench/RESULTS.md); a package so that bench/load/ and bench/stack.py import as bench.*."""
