@@ -39,6 +39,10 @@ def main() -> None:
     secret_key_ensure()
     if len(sys.argv) > 1 and sys.argv[1] in COMMANDS_WITHOUT_STATEMENT_TIMEOUT:
         os.environ.setdefault("DATABASE_STATEMENT_TIMEOUT_S", "0")
+    if len(sys.argv) > 1 and sys.argv[1] == "arena_worker":
+        # Its threads already run many tasks at once; BLAS threads on top (a snapshot's fits) fight them
+        # for the cores: three times slower on a loaded 2-core machine. Set before numpy is imported.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if _services_needed(sys.argv):
         services_ensure()
     from django.core.management import execute_from_command_line
