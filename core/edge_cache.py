@@ -142,8 +142,8 @@ class _Capture:
                 shareable = not any(n.lower() == b"set-cookie" for n, _ in headers)
                 # A page for anonymous visitors is not learnt from a visitor in a session.
                 allowed = bool(found) and (found[0].endswith(";" + ANYONE) or not self._in_session)
-                if allowed and shareable and message["status"] == 200:
-                    self.mark, self.status, self.headers = found[0], 200, headers
+                if allowed and shareable and message["status"] in (200, 304):
+                    self.mark, self.status, self.headers = found[0], message["status"], headers
             message = {**message, "headers": headers}
         elif message["type"] == "http.response.body" and self.mark is not None:
             self.body.append(message.get("body", b""))
@@ -239,13 +239,15 @@ class EdgeCache:
         key = request.entry_key(version)
         try:
             async with self._redis().pipeline(transaction=False) as pipe:
-                pipe.set(key, entry.pack(), ex=settings.READ_CACHE_S)
+                if entry.status == 200:  # a 304 teaches the alias only
+                    pipe.set(key, entry.pack(), ex=settings.READ_CACHE_S)
                 pipe.set(request.alias_key, f"{names};{audience}", ex=settings.READ_CACHE_S)
                 await pipe.execute()
         except (redis.RedisError, OSError):
             logger.debug("edge cache store failed", exc_info=True)
             return
-        self._remember(key, entry)
+        if entry.status == 200:
+            self._remember(key, entry)
 
     def _remember(self, key: str, entry: _Entry) -> _Entry:
         self._memory[key] = entry

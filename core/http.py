@@ -144,19 +144,26 @@ def cached_read(
                 response = _response_of(stored)
             else:
                 produced: HttpResponseBase = view(request, *args, **kwargs)
+                if produced.status_code == 304:
+                    # Nothing to keep, but the edge learns which versions this URL shows: pages that
+                    # only ever revalidated (a live board's) then share one rendering of the next.
+                    produced[EDGE_MARK] = _edge_mark(versions, version, anonymous_only=anonymous_only)
                 if not isinstance(produced, HttpResponse) or not _storable(produced):
                     return produced
                 response = produced
                 cache_set(key, _stored_of(response), settings.READ_CACHE_S)
-            # For the edge cache (core.edge_cache), which strips it: what the response shows, as of when.
-            response[EDGE_MARK] = (
-                f"{','.join(versions)};{version};{'anonymous' if anonymous_only else 'anyone'}"
-            )
+            response[EDGE_MARK] = _edge_mark(versions, version, anonymous_only=anonymous_only)
             return _conditional_or(request, response)
 
         return inner
 
     return decorator
+
+
+def _edge_mark(versions: tuple[str, ...], version: str, *, anonymous_only: bool) -> str:
+    """For the edge cache (core.edge_cache), which strips it: what the response shows, as of when,
+    and to whom it may be shown."""
+    return f"{','.join(versions)};{version};{'anonymous' if anonymous_only else 'anyone'}"
 
 
 def _storable(response: HttpResponse) -> bool:

@@ -91,17 +91,17 @@ def test_a_visitor_in_a_session_shares_the_api_but_not_the_anonymous_pages(web: 
     assert "x-cache" not in web.get("/leaderboard/").headers, "nor is it learnt from one"
 
 
-def _scope(path: str = "/board/") -> dict[str, object]:
+def _scope(path: str = "/board/", headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, object]:
     return {
         "type": "http",
         "method": "GET",
         "path": path,
         "query_string": b"",
-        "headers": [(b"host", b"testserver")],
+        "headers": headers or [(b"host", b"testserver")],
     }
 
 
-async def _get(app: EdgeCache) -> list[Any]:
+async def _get(app: EdgeCache, headers: list[tuple[bytes, bytes]] | None = None) -> list[Any]:
     sent: list[Any] = []
 
     async def receive() -> dict[str, Any]:
@@ -110,7 +110,7 @@ async def _get(app: EdgeCache) -> list[Any]:
     async def send(message: Any) -> None:
         sent.append(message)
 
-    await app(_scope(), receive, send)
+    await app(_scope(headers=headers), receive, send)
     return sent
 
 
@@ -140,3 +140,31 @@ def test_a_crowd_missing_a_new_version_waits_for_one_rendering() -> None:
     assert bodies == {f"board {data_versions_get('test-board')}".encode()}
     for sent in answers:
         assert all(name.lower() != b"x-read-cache" for name, _ in sent[0]["headers"])
+
+
+def test_pages_that_only_revalidated_still_share_one_rendering_of_the_next_version() -> None:
+    renders = []
+
+    async def board(scope: Any, receive: object, send: Any) -> None:
+        """A stand-in for Django: 304 to a page that shows the current version, else the page."""
+        version = data_versions_get("test-board")
+        mark = (b"X-Read-Cache", f"test-board;{version};anyone".encode())
+        if dict(scope["headers"]).get(b"if-none-match") == f'"{version}"'.encode():
+            await send({"type": "http.response.start", "status": 304, "headers": [mark]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        renders.append(1)
+        await asyncio.sleep(0.2)
+        await send({"type": "http.response.start", "status": 200, "headers": [mark]})
+        await send({"type": "http.response.body", "body": f"board {version}".encode()})
+
+    async def crowd() -> None:
+        app = EdgeCache(board)
+        shown = data_versions_get("test-board")
+        revalidate = [(b"host", b"testserver"), (b"if-none-match", f'"{shown}"'.encode())]
+        await _get(app, headers=revalidate)  # a 304: no page kept, but the versions it shows are learnt
+        data_versions_bump("test-board")
+        await asyncio.gather(*(_get(app, headers=revalidate) for _ in range(50)))
+
+    asyncio.run(crowd())
+    assert len(renders) == 1
