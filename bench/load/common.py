@@ -324,3 +324,17 @@ def cli(
 def lines_write(path: Path, lines: Iterable[str]) -> Path:
     path.write_text("".join(f"{line}\n" for line in lines))
     return path
+
+
+async def people_run(
+    target: StackInfo, *, gate: StartGate, tasks: Sequence[asyncio.Task[Any]], duration: float
+) -> tuple[float, dict[str, Any]]:
+    """Start the clock once every person is ready, run them for `duration`, and meter the stack
+    meanwhile: the elapsed seconds and what each part of the stack used."""
+    await gate.all_ready(tasks)
+    meter = Meter(target)
+    meter.start()
+    began = gate.start(duration)
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - began
+    return elapsed, meter.stop()

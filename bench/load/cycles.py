@@ -18,13 +18,13 @@ from typing import Any
 
 from bench.load.battle_client import BattleError, battle_run, vote
 from bench.load.common import (
-    Meter,
     StartGate,
     address_new,
     asyncio_run,
     cli,
     client_new,
     latency_summary,
+    people_run,
     session_start,
 )
 from bench.load.votes import MIN_VOTE_INTERVAL_S, WINNER_WEIGHTS, WINNERS, votes_lost
@@ -87,13 +87,7 @@ async def _measure(target: StackInfo, *, duration: float, people: int) -> tuple[
     tally = _Tally()
     gate = StartGate(people)
     tasks = [asyncio.create_task(_person(target, gate=gate, tally=tally)) for _ in range(people)]
-    await gate.all_ready(tasks)
-    meter = Meter(target)
-    meter.start()
-    began = gate.start(duration)
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - began
-    resources = meter.stop()
+    elapsed, resources = await people_run(target, gate=gate, tasks=tasks, duration=duration)
     result = {
         "cycles": len(tally.cycle),
         "cycles_per_s": round(len(tally.cycle) / elapsed, 1),

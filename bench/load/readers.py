@@ -18,12 +18,12 @@ from collections import Counter
 from typing import Any
 
 from bench.load.common import (
-    Meter,
     StartGate,
     address_new,
     asyncio_run,
     cli,
     latency_summary,
+    people_run,
     person_new,
     seed,
 )
@@ -73,17 +73,11 @@ async def _measure(target: StackInfo, *, duration: float, readers: int) -> dict[
     latencies: dict[str, list[float]] = {path: [] for path in PATHS}
     statuses: Counter[str] = Counter()
     gate = StartGate(readers)
-    meter = Meter(target)
     tasks = [
         asyncio.create_task(_reader(target, gate=gate, latencies=latencies, statuses=statuses))
         for _ in range(readers)
     ]
-    await gate.all_ready(tasks)
-    meter.start()
-    began = gate.start(duration)
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - began
-    resources = meter.stop()
+    elapsed, resources = await people_run(target, gate=gate, tasks=tasks, duration=duration)
     everything = [value for values in latencies.values() for value in values]
     errors = sum(
         count for status, count in statuses.items() if not (status.isdigit() and 200 <= int(status) < 400)

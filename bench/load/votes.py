@@ -24,12 +24,12 @@ from collections import Counter
 from typing import Any
 
 from bench.load.common import (
-    Meter,
     StartGate,
     asyncio_run,
     cli,
     latency_summary,
     lines_write,
+    people_run,
     person_new,
     person_session,
     scratch_file,
@@ -139,13 +139,7 @@ async def _measure(target: StackInfo, *, voters: list[dict[str, Any]], duration:
         )
         for voter in voters
     ]
-    await gate.all_ready(tasks)
-    meter = Meter(target)
-    meter.start()
-    began = gate.start(duration)
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - began
-    resources = meter.stop()
+    elapsed, resources = await people_run(target, gate=gate, tasks=tasks, duration=duration)
     errors = sum(count for status, count in statuses.items() if not status.startswith("2"))
     return {
         "votes_acknowledged": len(acknowledged),
