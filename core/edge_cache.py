@@ -48,6 +48,7 @@ App = Callable[..., Awaitable[None]]
 MARK: Final = b"x-read-cache"
 ANYONE: Final = "anyone"
 _MEMORY_ENTRIES: Final = 128
+_MEMORY_ALIASES: Final = 4096
 _RENDER_WAIT_S: Final = 10.0
 _REDIS_CONNECTIONS: Final = 64
 # Headers a 304 must not carry: it has no body.
@@ -158,6 +159,8 @@ class EdgeCache:
         self.app = app
         self._client: aioredis.Redis | None = None
         self._memory: OrderedDict[str, _Entry] = OrderedDict()
+        # Which versions a URL shows changes only with the code, so each process keeps what it learnt.
+        self._aliases: OrderedDict[str, str] = OrderedDict()
         # Entry keys being rendered by Django right now: a crowd that misses the same new version
         # at once (a live board's refetch after an event) waits for one rendering, not one each.
         self._rendering: dict[str, asyncio.Future[None]] = {}
@@ -211,10 +214,15 @@ class EdgeCache:
         """The stored entry for the current version, and that entry's key (None: version unknown)."""
         try:
             client = self._redis()
-            alias = await client.get(request.alias_key)
+            alias = self._aliases.get(request.alias_key)
             if alias is None:
-                return None, None
-            listed, _, audience = (alias.decode() if isinstance(alias, bytes) else str(alias)).partition(";")
+                found = await client.get(request.alias_key)
+                if found is None:
+                    return None, None
+                alias = self._alias_remember(
+                    request.alias_key, found.decode() if isinstance(found, bytes) else found
+                )
+            listed, _, audience = alias.partition(";")
             if request.in_session and audience != ANYONE:
                 return None, None
             keys = [data_versions_key(name) for name in listed.split(",") if name]
@@ -243,11 +251,19 @@ class EdgeCache:
                     pipe.set(key, entry.pack(), ex=settings.READ_CACHE_S)
                 pipe.set(request.alias_key, f"{names};{audience}", ex=settings.READ_CACHE_S)
                 await pipe.execute()
+            self._alias_remember(request.alias_key, f"{names};{audience}")
         except (redis.RedisError, OSError):
             logger.debug("edge cache store failed", exc_info=True)
             return
         if entry.status == 200:
             self._remember(key, entry)
+
+    def _alias_remember(self, key: str, alias: str) -> str:
+        self._aliases[key] = alias
+        self._aliases.move_to_end(key)
+        while len(self._aliases) > _MEMORY_ALIASES:
+            self._aliases.popitem(last=False)
+        return alias
 
     def _remember(self, key: str, entry: _Entry) -> _Entry:
         self._memory[key] = entry
