@@ -6,9 +6,10 @@ version names, the version it read before rendering, and whom it may be shown to
 (every middleware's headers, gzip included) under the host, path, canonical query, variant (gzip
 or not, CORS or not), data version and code version. The next request for that URL asks Redis
 which versions it shows (the alias), reads them, and answers from the entry of the current
-version, or 304 if the client's copy is current, without running any Django code: three Redis
-reads, no query, no thread hop. Entries are also kept in a small per-process memory, as their key
-names their version. When many requests miss the same new version at once, one renders and the
+version, or 304 if the client's copy is current, without running any Django code: at most three
+Redis reads, no query, no thread hop. Aliases and entries are also kept in per-process memory (an
+alias changes only with the code, an entry's key names its version), so a hit on a busy URL is one
+read of the versions. When many requests miss the same new version at once, one renders and the
 others wait for it.
 
 A page shared with anonymous visitors only is never answered here to a request carrying a session
