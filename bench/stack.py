@@ -359,27 +359,14 @@ class Stack:
             f"static files collected, migrated, {len(self.models)} scripted models registered "
             f"({time.monotonic() - started:.1f} s)"
         )
+        # Here, not at the top: config.run imports config.services, which reads ARENA_DATA_DIR once.
+        from config.run import uvicorn_command
+
         schedule = self.data_dir / "celerybeat-schedule"
         for stale in self.data_dir.glob("celerybeat-schedule*"):
             stale.unlink()
         commands = {
-            "web": [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "config.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--lifespan",
-                "on",
-                "--ws",
-                "websockets",
-                "--proxy-headers",
-                "--forwarded-allow-ips",
-                "127.0.0.1",
-            ],
+            "web": uvicorn_command(host="127.0.0.1", port=self.port, proxies="127.0.0.1"),
             "worker": [
                 sys.executable,
                 "manage.py",

@@ -21,6 +21,24 @@ def _manage(*args: str) -> list[str]:
     return [sys.executable, "manage.py", *args]
 
 
+def uvicorn_command(*, host: str, port: int, proxies: str | None = None) -> list[str]:
+    """The web server's command line; `proxies`: the addresses whose X-Forwarded-For is believed."""
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "config.asgi:application",
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
+    command += ["--lifespan", "on", "--ws", "websockets"]
+    if proxies is not None:
+        command += ["--proxy-headers", "--forwarded-allow-ips", proxies]
+    return command
+
+
 def _static_collect(*, sources: list[Path], root: Path) -> None:
     """Hash and compress the static files, when they changed since the last run: compressing
     plotly.js with brotli takes half a minute, which a restart should not pay again."""
@@ -60,20 +78,7 @@ def main() -> int:
     if os.environ.get("ARENA_DEMO_MODELS", "1") == "1":
         subprocess.run(_manage("build_tiny_models"), check=True)
     commands = {
-        "web": [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "config.asgi:application",
-            "--host",
-            host,
-            "--port",
-            port,
-            "--lifespan",
-            "on",
-            "--ws",
-            "websockets",
-        ],
+        "web": uvicorn_command(host=host, port=int(port)),
         "worker": _manage("arena_worker", "--loglevel", "WARNING"),
         "beat": [
             sys.executable,

@@ -38,13 +38,9 @@ def _token() -> str:
     return f"{time.time_ns():x}{secrets.token_hex(3)}"
 
 
-def _key(name: str) -> str:
-    return _PREFIX + name
-
-
 def data_versions_key(name: str) -> str:
     """The Redis key of a version's token (plain strings, so the ASGI read cache reads them too)."""
-    return _key(name)
+    return _PREFIX + name
 
 
 def data_versions_join(tokens: Sequence[bytes | str | None]) -> str | None:
@@ -56,7 +52,7 @@ def data_versions_join(tokens: Sequence[bytes | str | None]) -> str | None:
 
 def data_versions_get(*names: str) -> str | None:
     """The current tokens of `names`, joined (one round trip), or None if the cache is down."""
-    keys = [_key(name) for name in names]
+    keys = [data_versions_key(name) for name in names]
     try:
         client = redis_client_get()
         tokens = client.mget(keys) if keys else []
@@ -82,7 +78,7 @@ def data_versions_bump(*names: str) -> None:
 
 def _bump(names: tuple[str, ...]) -> None:
     try:
-        redis_client_get().mset({_key(name): _token() for name in names})
+        redis_client_get().mset({data_versions_key(name): _token() for name in names})
     except (redis.RedisError, OSError):
         logger.warning("could not bump data versions %s; cached reads expire anyway", names, exc_info=True)
 

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from config.run import uvicorn_command as run_uvicorn_command
 from workers.tiny_models import TinyModelSpec, tiny_models_build
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,20 +64,7 @@ def port_wait(port: int, *, process: subprocess.Popen[bytes], log: Path, timeout
 
 def uvicorn_command(*, port: int) -> list[str]:
     """The site served as `make run` serves it, on a loopback port."""
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "config.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--lifespan",
-        "on",
-        "--ws",
-        "websockets",
-    ]
+    return run_uvicorn_command(host="127.0.0.1", port=port)
 
 
 def _database_url() -> str:
