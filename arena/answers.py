@@ -6,15 +6,19 @@ workers' generation runner, which knows nothing of battles.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+import redis
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from arena.leases import answer_lease_hold
 from arena.media import media_asset_read
 from arena.models import Battle, Model, Response, Side, Turn, TurnAttachment
 from arena.waiting import (
@@ -25,13 +29,17 @@ from arena.waiting import (
     waiting_place_tell,
     waiting_places_tell,
 )
+from core.metrics import answer_timing_observe
 from core.realtime import battle_group, event_send
 from workers.adapters.base import ContentPart, GenerationParams, GenerationStats, ImagePart, Message, TextPart
 from workers.dispatch import model_queue
 from workers.runner import ModelSpec, generation_run
 from workers.streaming import ChunkStream
 
+logger = logging.getLogger(__name__)
+
 NO_WORKER_FAILURE = "No worker answered for this model in time."
+WORKER_LOST_FAILURE = "The worker running this model stopped while answering."
 
 
 def answer_stream_key(*, battle_id: object, turn: int, side: str) -> str:
@@ -114,11 +122,19 @@ def answer_generate(*, response_id: int) -> None:
     )
     stats = GenerationStats(queued_at=response.queued_at.timestamp())
     stats.mark_started()
-    Response.objects.filter(pk=response.pk).update(
-        status=Response.Status.STREAMING, text="", error="", started_at=_moment(stats.started_at)
+    # Taken from the line by exactly one delivery of the task: a redelivered or duplicated task finds
+    # the answer streaming or finished and leaves it to the worker that has it (or to its lease).
+    taken = Response.objects.filter(pk=response.pk, status=Response.Status.QUEUED).update(
+        status=Response.Status.STREAMING,
+        text="",
+        error="",
+        started_at=_moment(stats.started_at),
+        heartbeat_at=timezone.now(),
     )
-    if response.status == Response.Status.QUEUED:  # a redelivered task's answer left it the first time
-        waiting_line_dequeue(slug=model.slug, response=response)
+    if not taken:
+        return
+    waiting_line_dequeue(slug=model.slug, response=response)
+    streaming = Response.objects.filter(pk=response.pk, status=Response.Status.STREAMING)
     last_persist = time.monotonic()
 
     def on_chunk(chunk: str) -> None:
@@ -126,23 +142,30 @@ def answer_generate(*, response_id: int) -> None:
         stream.add(chunk)
         now = time.monotonic()
         if now - last_persist >= settings.ARENA_PERSIST_INTERVAL_S:
-            Response.objects.filter(pk=response.pk).update(text=stream.text)
+            streaming.update(text=stream.text)
             last_persist = now
 
-    outcome = generation_run(
-        model=ModelSpec(key=model.slug, kind=model.adapter_kind, config=model.adapter_config),
-        conversation=conversation_build(response=response),
-        params=GenerationParams(
-            max_new_tokens=settings.ARENA_MAX_NEW_TOKENS,
-            temperature=settings.ARENA_TEMPERATURE,
-            top_p=settings.ARENA_TOP_P,
-        ),
-        stats=stats,
-        on_chunk=on_chunk,
-        time_limit_s=settings.CELERY_TASK_SOFT_TIME_LIMIT,
-    )
+    with answer_lease_hold(response_id=response.pk):
+        outcome = generation_run(
+            model=ModelSpec(key=model.slug, kind=model.adapter_kind, config=model.adapter_config),
+            conversation=conversation_build(response=response),
+            params=GenerationParams(
+                max_new_tokens=settings.ARENA_MAX_NEW_TOKENS,
+                temperature=settings.ARENA_TEMPERATURE,
+                top_p=settings.ARENA_TOP_P,
+            ),
+            stats=stats,
+            on_chunk=on_chunk,
+            time_limit_s=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+        )
     error = None if outcome.error is None else _message_scrub(outcome.error, model=model)
-    Response.objects.filter(pk=response.pk).update(
+    answer_timing_observe(
+        model=model.slug,
+        started_at=stats.started_at,
+        first_chunk_at=stats.first_chunk_at,
+        finished_at=stats.finished_at,
+    )
+    finished = streaming.update(
         text=stream.text,
         status=Response.Status.FAILED if error else Response.Status.DONE,
         error=error or "",
@@ -151,8 +174,16 @@ def answer_generate(*, response_id: int) -> None:
         prompt_tokens=stats.prompt_tokens,
         completion_tokens=stats.completion_tokens,
     )
-    stream.finish(error=error)
-    _battle_state_announce(battle=battle)
+    if not finished:
+        return  # the lease ran out meanwhile (this worker stalled): the voter was told it failed
+    try:
+        stream.finish(error=error)
+        _battle_state_announce(battle=battle)
+    except (redis.RedisError, OSError, TimeoutError):
+        # Stored already: a socket that reconnects is sent the stored answer, so only the live end is lost.
+        logger.warning(
+            "answer %s is stored, but the channel layer did not take its end", response.pk, exc_info=True
+        )
 
 
 def _battle_state_announce(*, battle: Battle) -> None:
@@ -168,29 +199,43 @@ def _battle_state_announce(*, battle: Battle) -> None:
 
 
 def responses_expire_stale() -> int:
-    """Fail answers whose worker vanished: no task can still be running after the hard limit."""
-    horizon = timezone.now() - timedelta(seconds=answer_stale_after_s())
+    """Fail the answers nobody will finish: streaming ones whose lease ran out (their worker died), and
+    queued ones no worker took within the redelivery horizon. How many were failed."""
+    now = timezone.now()
+    lease_horizon = now - timedelta(seconds=settings.ARENA_ANSWER_LEASE_S)
+    queued_horizon = now - timedelta(seconds=answer_stale_after_s())
     stale = list(
         Response.objects.filter(
-            status__in=[Response.Status.QUEUED, Response.Status.STREAMING], queued_at__lt=horizon
+            Q(status=Response.Status.QUEUED, queued_at__lt=queued_horizon)
+            | Q(status=Response.Status.STREAMING, heartbeat_at__lt=lease_horizon)
+            | Q(status=Response.Status.STREAMING, heartbeat_at=None, queued_at__lt=queued_horizon)
         ).select_related("turn__battle__model_a", "turn__battle__model_b")
     )
     waited: dict[str, list[int]] = {}
+    failed = 0
     for response in stale:
+        message = NO_WORKER_FAILURE if response.status == Response.Status.QUEUED else WORKER_LOST_FAILURE
+        battle = response.turn.battle
+        # Only as it was read: an answer that finished (or renewed) meanwhile keeps what it has.
+        kept = Response.objects.filter(
+            pk=response.pk, status=response.status, heartbeat_at=response.heartbeat_at
+        )
+        if not kept.update(status=Response.Status.FAILED, error=message, finished_at=now):
+            continue
+        failed += 1
         if response.status == Response.Status.QUEUED:
-            battle = response.turn.battle
             slug = (battle.model_a if response.side == Side.A else battle.model_b).slug
             waited.setdefault(slug, []).append(response.pk)
-        Response.objects.filter(pk=response.pk).update(status=Response.Status.FAILED, error=NO_WORKER_FAILURE)
         event_send(
-            group=battle_group(battle_id=response.turn.battle_id),
+            group=battle_group(battle_id=battle.id),
             event="error",
             side=response.side,
             turn=response.turn.index,
-            message=NO_WORKER_FAILURE,
+            message=message,
             timeout=10,
         )
+        _battle_state_announce(battle=battle)
     for slug, response_ids in waited.items():
         waiting_line_leave(slug=slug, response_ids=response_ids)
         waiting_places_tell(slug=slug)
-    return len(stale)
+    return failed

@@ -151,6 +151,8 @@ class Response(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     first_chunk_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Renewed by the streaming worker (arena.leases); one left unrenewed is failed by the expiry sweep.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
 
@@ -158,6 +160,14 @@ class Response(models.Model):
         ordering = ["turn", "side"]
         constraints = [
             models.UniqueConstraint(fields=["turn", "side"], name="response_unique_side"),
+        ]
+        indexes = [
+            # The sweep runs every few seconds and looks only at answers still in flight.
+            models.Index(
+                fields=["status", "heartbeat_at"],
+                name="response_unfinished",
+                condition=models.Q(status__in=["queued", "streaming"]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -14,6 +15,7 @@ from arena.answers import responses_enqueue
 from arena.models import Battle, MediaAsset, Model, Response, Side, Turn, TurnAttachment, Vote, Winner
 from arena.pairing import pair_draw
 from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from core.metrics import battle_started_count, vote_cast_count
 
 
 def _prompt_clean(prompt: str) -> str:
@@ -55,6 +57,7 @@ def battle_create(
             model_a=model_a, model_b=model_b, creator_id=creator_id, ip_hash=ip_hash, retry_of=retry_of
         )
         _turn_create(battle=battle, index=0, prompt=prompt, attachments=attachments)
+        transaction.on_commit(battle_started_count)
     return battle
 
 
@@ -131,6 +134,7 @@ def vote_cast(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str, winner
         _latest_responses_check(battle=battle, action="vote")
         vote = Vote.objects.create(battle=battle, winner=winner, voter_id=voter_id, ip_hash=ip_hash)
         answers = signals.vote_cast.send(sender=Vote, vote=vote, battle=battle)
+        transaction.on_commit(partial(vote_cast_count, winner=winner))
     reveals: dict[str, signals.VoteReveal] = {}
     for _, answer in answers:
         if isinstance(answer, signals.VoteReveal):
@@ -204,4 +208,7 @@ def model_register(
             "status": status,
         },
     )
+    from arena.worker_queues import worker_queues_announce
+
+    transaction.on_commit(worker_queues_announce)
     return model

@@ -1,6 +1,7 @@
 """`make run`: secret key, services, migrations, demo models, then the web server, a worker and beat.
 
-Everything stops cleanly on Ctrl-C; the embedded PostgreSQL and Redis stop with this process.
+Each of them, and the embedded PostgreSQL and Redis, is restarted when it dies (config.supervisor).
+Ctrl-C stops everything within a few seconds; the embedded servers stop with this process.
 """
 
 from __future__ import annotations
@@ -11,10 +12,16 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
-from types import FrameType
 
-from config.services import DATA_DIR, secret_key_ensure, services_ensure
+from config.services import DATA_DIR, secret_key_ensure, services_ensure, services_revive
+from config.supervisor import Supervisor
+
+# What the web server, the worker and beat get to finish after Ctrl-C; the embedded servers then stop
+# too, all within about five seconds.
+STOP_GRACE_S = 3.0
+WORKER_WAIT_S = 300
 
 
 def _manage(*args: str) -> list[str]:
@@ -33,7 +40,8 @@ def uvicorn_command(*, host: str, port: int, proxies: str | None = None) -> list
         "--port",
         str(port),
     ]
-    command += ["--lifespan", "on", "--ws", "websockets"]
+    # A short graceful shutdown: open WebSockets would otherwise hold a restart or Ctrl-C for ever.
+    command += ["--lifespan", "on", "--ws", "websockets", "--timeout-graceful-shutdown", "2"]
     if proxies is not None:
         command += ["--proxy-headers", "--forwarded-allow-ips", proxies]
     return command
@@ -77,6 +85,11 @@ def main() -> int:
         _static_collect(sources=[Path(d) for d in settings.STATICFILES_DIRS], root=Path(settings.STATIC_ROOT))
     if os.environ.get("ARENA_DEMO_MODELS", "1") == "1":
         subprocess.run(_manage("build_tiny_models"), check=True)
+    # Every process's metrics in one directory, added up by /metrics (README "Health and metrics").
+    metrics_dir = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "metrics")))
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):  # the last run's processes: their counts would add up again
+        stale.unlink()
     commands = {
         "web": uvicorn_command(host=host, port=int(port)),
         "worker": _manage("arena_worker", "--loglevel", "WARNING"),
@@ -93,38 +106,35 @@ def main() -> int:
             str(DATA_DIR / "celerybeat-schedule"),
         ],
     }
-    children = {name: subprocess.Popen(command) for name, command in commands.items()}
-    stopping = False
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    debug_state = "debug is ON (DJANGO_DEBUG=1)" if debug else "debug is off (DJANGO_DEBUG=1 turns it on)"
-    print(
-        f"\n  Arena Hub is running at http://{host}:{port}/  ({debug_state}; Ctrl-C stops everything)\n",
-        flush=True,
+    web = partial(subprocess.Popen, commands.pop("web"))
+    supervisor = Supervisor(
+        programs={name: partial(subprocess.Popen, command) for name, command in commands.items()},
+        watch=services_revive,
     )
-    exit_code = 0
-    while not stopping:
-        for name, child in children.items():
-            if child.poll() is not None:
-                print(f"{name} exited with code {child.returncode}; stopping.", file=sys.stderr)
-                exit_code, stopping = 1, True
-        time.sleep(0.5)
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    for child in children.values():
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
+    signal.signal(signal.SIGINT, supervisor.request_stop)
+    signal.signal(signal.SIGTERM, supervisor.request_stop)
+    supervisor.start()
+    # The site opens once a worker serves the models: a first battle then streams at once, and does not
+    # sit in line behind a worker still loading.
+    waiting = subprocess.Popen(_manage("workers_wait", "--timeout", str(WORKER_WAIT_S)))
+    while waiting.poll() is None and not supervisor.stopping:
+        supervisor.tick(now=time.monotonic())
+        time.sleep(0.2)
+    if waiting.poll() is None:
+        waiting.terminate()
+    elif waiting.returncode != 0:
+        print("make run: no worker is ready yet; the site opens anyway and battles wait in line.", flush=True)
+    supervisor.program_add("web", web)
+    debug_state = "debug is ON (DJANGO_DEBUG=1)" if debug else "debug is off (DJANGO_DEBUG=1 turns it on)"
+    if not supervisor.stopping:
+        print(
+            f"\n  Arena Hub is running at http://{host}:{port}/  ({debug_state}; Ctrl-C stops everything)\n",
+            flush=True,
+        )
+    supervisor.run()
+    supervisor.stop(grace_s=STOP_GRACE_S)
     print("Arena Hub stopped.", flush=True)
-    return exit_code
+    return 0
 
 
 if __name__ == "__main__":

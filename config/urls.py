@@ -4,8 +4,11 @@ from django.urls import path
 from django.utils.functional import lazy
 from django.views.generic.base import RedirectView
 
+from arena.health import MODELS_SERVED_CHECK, model_queues_listed
 from arena.views import battle_page
 from config.api import api
+from core.health import CORE_CHECKS, healthz, readiness_view
+from core.metrics import metrics_view
 from leaderboard.boards.arena.views import arena_board_fragment, arena_board_page, arena_charts_page
 from leaderboard.boards.general_level.views import (
     general_level_fragment,
@@ -25,6 +28,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Lazy: the hashed name is looked up in the static manifest when asked, not when URLs load.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("arena/favicon.svg"), permanent=True)),
+    # Probes and scrapes (README "Health and metrics"); the edge cache lets these through untouched.
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readiness_view(checks=(*CORE_CHECKS, MODELS_SERVED_CHECK)), name="readyz"),
+    path("metrics", metrics_view(queues=model_queues_listed), name="metrics"),
 ]
 
 # Pages answer errors with our templates (templates/400.html, 404.html, 500.html) through Django's own

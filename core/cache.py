@@ -4,19 +4,34 @@ a miss (logged), never an error, and the caller computes or reads what it wanted
 from __future__ import annotations
 
 import logging
-from typing import Any
+import time
+from typing import Any, Final
 
 from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
+
+# While the cache is down every read and write fails: the first failure in a while is logged with its
+# traceback, the rest in one line each, so an outage of seconds is not thousands of tracebacks.
+_TRACEBACK_EVERY_S: Final = 30.0
+_traceback_at = 0.0
+
+
+def _unanswered(message: str, key: str) -> None:
+    global _traceback_at
+    now = time.monotonic()
+    with_traceback = now - _traceback_at >= _TRACEBACK_EVERY_S
+    if with_traceback:
+        _traceback_at = now
+    logger.warning(message, key, exc_info=with_traceback)
 
 
 def cache_get(key: str) -> Any:
     """The value under `key`, or None when there is none or the cache does not answer."""
     try:
         return cache.get(key)
-    except Exception:  # redis-py's errors, or a backend's own: whatever it is, it is a miss
-        logger.warning("the cache did not answer a read of %s", key, exc_info=True)
+    except Exception:  # noqa: BLE001 - redis-py's errors, or a backend's own: whatever it is, a miss
+        _unanswered("the cache did not answer a read of %s", key)
         return None
 
 
@@ -24,7 +39,7 @@ def cache_set(key: str, value: Any, timeout: float | None) -> bool:
     """Store `value` under `key`; False (logged) when the cache does not answer."""
     try:
         cache.set(key, value, timeout)
-    except Exception:
-        logger.warning("the cache did not answer a write of %s", key, exc_info=True)
+    except Exception:  # noqa: BLE001 - as above
+        _unanswered("the cache did not answer a write of %s", key)
         return False
     return True

@@ -54,6 +54,9 @@ _RENDER_WAIT_S: Final = 10.0
 _REDIS_CONNECTIONS: Final = 64
 # Headers a 304 must not carry: it has no body.
 _BODY_HEADERS: Final = frozenset({b"content-length", b"content-type", b"content-encoding"})
+# Probes and scrapes go straight to Django: never stored, and no Redis read first, so that liveness
+# does not wait on Redis and readiness reports a slow Redis within its own deadline.
+_PASS_THROUGH: Final = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,7 @@ class EdgeCache:
         return self._client
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in _PASS_THROUGH:
             await self.app(scope, receive, send)
             return
         request = _Request.of(scope, session_cookie=settings.SESSION_COOKIE_NAME)

@@ -10,15 +10,23 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import json
+import logging
 import threading
 from concurrent.futures import Future
 from typing import Any, Final
 
+import redis
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
+from django.db import DatabaseError
 
 STREAM_EVENT: Final = "stream.event"
 CLOSE_NOT_FOUND: Final = 4404
+CLOSE_TRY_AGAIN_LATER: Final = 1013
+LIVE_UNAVAILABLE_DETAIL: Final = "Live updates are unavailable for a moment; the page reconnects by itself."
+
+logger = logging.getLogger(__name__)
 
 
 def battle_group(*, battle_id: object) -> str:
@@ -71,7 +79,11 @@ async def _group_send_after(*, group: str, message: dict[str, Any], after: Futur
     loop = asyncio.get_running_loop()
     sending = _sending.setdefault(loop, asyncio.Semaphore(_SENDS_AT_ONCE))
     async with sending:
-        await layer.group_send(group, message)
+        try:
+            await layer.group_send(group, message)
+        except (redis.RedisError, OSError):
+            await _layer_connections_drop(layer)
+            raise
 
 
 def group_send(*, group: str, message: dict[str, Any], after: Future[None] | None = None) -> Future[None]:
@@ -89,8 +101,52 @@ def event_send(*, group: str, event: str, timeout: float | None = None, **fields
     group_send(group=group, message={"type": STREAM_EVENT, "event": event, **fields}).result(timeout=timeout)
 
 
+async def _layer_connections_drop(layer: Any) -> None:
+    """Close this loop's connections to the channel layer's Redis, so the next use opens fresh ones.
+
+    After Redis restarts, redis-py 8 (RESP3) can hand a command a pooled connection whose reply never
+    comes, and every WebSocket connect after it hangs (tests/arena/test_worker_faults.py). channels-redis
+    keeps one pool per event loop and offers no public way to drop only that one.
+    """
+    per_loop = getattr(layer, "_layers", {}).get(asyncio.get_running_loop())
+    if per_loop is not None:
+        with contextlib.suppress(Exception):
+            await per_loop.flush()
+
+
 class GroupStreamConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
     group: str | None = None
+    _accepted = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """The consumer, ending cleanly when the channel layer (Redis) or the database is unreachable:
+        a socket not yet accepted is refused with a 503 and a sentence, an open one is closed with 1013
+        ("try again later"). The page's client reconnects with backoff either way."""
+
+        async def send_tracked(message: dict[str, Any]) -> None:
+            if message["type"] == "websocket.accept":
+                self._accepted = True
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, send_tracked)
+        except (redis.RedisError, OSError, DatabaseError) as error:
+            logger.warning("live updates unavailable: closing a socket", exc_info=True)
+            with contextlib.suppress(Exception):  # the client may be gone as well
+                await self._unavailable_close(scope=scope, send=send)
+            if isinstance(error, redis.RedisError | OSError):
+                await _layer_connections_drop(self.channel_layer)
+
+    async def _unavailable_close(self, *, scope: Any, send: Any) -> None:
+        if self._accepted:
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+        elif "websocket.http.response" in scope.get("extensions", {}):
+            body = json.dumps({"detail": LIVE_UNAVAILABLE_DETAIL}).encode()
+            headers = [(b"content-type", b"application/json"), (b"retry-after", b"5")]
+            await send({"type": "websocket.http.response.start", "status": 503, "headers": headers})
+            await send({"type": "websocket.http.response.body", "body": body})
+        else:
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
 
     @abc.abstractmethod
     async def group_name(self) -> str | None:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +16,9 @@ from django.core.cache import cache
 from django.db import connection
 
 from config.run import uvicorn_command as run_uvicorn_command
+from tests.processes import environment, processes_running
 from workers.tiny_models import TinyModelSpec, tiny_models_build
 
-ROOT = Path(__file__).resolve().parent.parent
 BROKEN_SLUG = "broken-endpoint"
 # Scripted models the live stack's worker hosts (registered by the tests that need them).
 SCRIPTED_SLUGS = ("scripted-a", "scripted-b")
@@ -41,25 +37,6 @@ def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
     """Tiny random-weight vision-language models, built once per test session (no downloads)."""
     target = tmp_path_factory.mktemp("tiny-models")
     return TinyModels(dir=target, specs=tiny_models_build(target_dir=target))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_wait(port: int, *, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"process exited early:\n{log.read_text()[-4000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"port {port} did not open:\n{log.read_text()[-4000:]}")
 
 
 def uvicorn_command(*, port: int) -> list[str]:
@@ -84,15 +61,6 @@ class LiveStack:
     web_log: Path
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 @pytest.fixture(scope="session")
 def live_stack(
     django_db_setup: None,
@@ -101,58 +69,23 @@ def live_stack(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveStack]:
     """uvicorn serving the ASGI app and one Celery worker, both on the test database."""
-    logs = tmp_path_factory.mktemp("stack-logs")
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": os.environ["REDIS_URL"],
-        "ARENA_MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "PYTHONUNBUFFERED": "1",
-    }
-    port = free_port()
+    env = environment(
+        DATABASE_URL=_database_url(),
+        REDIS_URL=os.environ["REDIS_URL"],
+        ARENA_MEDIA_ROOT=str(settings.MEDIA_ROOT),
+    )
     slugs = ",".join([*(spec.slug for spec in tiny_models_dir.specs), BROKEN_SLUG, *SCRIPTED_SLUGS])
-    web_log, worker_log = logs / "web.log", logs / "worker.log"
-    with web_log.open("wb") as web_out, worker_log.open("wb") as worker_out:
-        web = subprocess.Popen(
-            uvicorn_command(port=port),
-            cwd=ROOT,
-            env=env,
-            stdout=web_out,
-            stderr=subprocess.STDOUT,
-        )
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "arena_worker",
-                "--models",
-                slugs,
-                "--concurrency",
-                "4",
-                "--hostname",
-                f"test-{port}@%h",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=worker_out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        port_wait(port, process=web, log=web_log)
-        deadline = time.monotonic() + 60
-        while b"ready." not in worker_log.read_bytes():
-            if worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker did not start:\n{worker_log.read_text()[-4000:]}")
-            time.sleep(0.2)
+    with processes_running(env=env, logs=tmp_path_factory.mktemp("stack-logs")) as processes:
+        base_url = processes.web()
+        # Named after the web's port, so that a test finds this worker among the live ones.
+        port = base_url.rsplit(":", 1)[1]
+        processes.worker("worker", models=slugs, concurrency=4, hostname=f"test-{port}@%h")
         yield LiveStack(
-            base_url=f"http://127.0.0.1:{port}",
-            ws_url=f"ws://127.0.0.1:{port}",
-            worker_log=worker_log,
-            web_log=web_log,
+            base_url=base_url,
+            ws_url=base_url.replace("http://", "ws://"),
+            worker_log=processes.log("worker"),
+            web_log=processes.log("web"),
         )
-    finally:
-        _stop(web)
-        _stop(worker)
 
 
 @pytest.fixture

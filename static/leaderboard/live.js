@@ -84,6 +84,8 @@
   async function refresh() {
     if (fetching) { fetchAgain = true; return; }
     fetching = true;
+    // Busy from the first wait: what is on screen may be replaced at any moment until this clears.
+    root.setAttribute("aria-busy", "true");
     try {
       do {
         fetchAgain = false;
@@ -102,6 +104,7 @@
       /* offline: the next (re)connect fetches again */
     } finally {
       fetching = false;
+      root.removeAttribute("aria-busy");
     }
   }
 

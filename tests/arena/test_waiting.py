@@ -12,9 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
-from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from django.db import transaction
 from django.utils import timezone
@@ -36,11 +34,12 @@ from arena.waiting import (
     waiting_places_tell,
 )
 from core.celery import app as celery_app
-from core.realtime import battle_group
 from core.redis_client import redis_client_get
 from tests.browser import conftest as browser_fixtures
-from tests.conftest import SCRIPTED_SLUGS, LiveStack, free_port
+from tests.conftest import SCRIPTED_SLUGS, LiveStack
 from tests.factories import battle_make, model_make
+from tests.listeners import Battles
+from tests.processes import free_port
 from workers.dispatch import model_queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -83,52 +82,6 @@ def _joined(model: Model, count: int) -> list[Response]:
 
 def _places(model: Model, answers: list[Response]) -> list[int | None]:
     return [waiting_place_get(slug=model.slug, response_id=answer.pk) for answer in answers]
-
-
-class Battles:
-    """Listens to battles' groups on the real channel layer, as their sockets would."""
-
-    def __init__(self, answers: list[Response]) -> None:
-        self.layer = get_channel_layer()
-        self.channels: dict[object, str] = {}
-        self.unread: dict[object, list[dict[str, Any]]] = {}
-        for answer in answers:
-            battle_id = answer.turn.battle_id
-            if battle_id not in self.channels:
-                channel = async_to_sync(self.layer.new_channel)()
-                async_to_sync(self.layer.group_add)(battle_group(battle_id=battle_id), channel)
-                self.channels[battle_id] = channel
-                self.unread[battle_id] = []
-
-    def heard(self, answer: Response, timeout: float = 5) -> dict[str, Any]:
-        """The next message about this answer (messages about the battle's other side are kept)."""
-        battle_id = answer.turn.battle_id
-        unread = self.unread[battle_id]
-        for message in unread:
-            if message["side"] == answer.side:
-                unread.remove(message)
-                return message
-
-        async def receive() -> dict[str, Any]:
-            return await asyncio.wait_for(self.layer.receive(self.channels[battle_id]), timeout=timeout)
-
-        while True:
-            message = async_to_sync(receive)()
-            if message["side"] == answer.side:
-                return message
-            unread.append(message)
-
-    def places(self, answer: Response, count: int) -> list[int]:
-        messages = [self.heard(answer) for _ in range(count)]
-        assert all(message["event"] == "queue" and message["turn"] == 0 for message in messages), messages
-        return [message["position"] for message in messages]
-
-    def hears_nothing(self, answer: Response, timeout: float = 0.5) -> bool:
-        try:
-            self.heard(answer, timeout=timeout)
-        except TimeoutError:
-            return True
-        return False
 
 
 # --- the line itself -----------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from core.middleware import DATABASE_UNAVAILABLE_DETAIL
-from tests.conftest import ROOT, free_port, port_wait, uvicorn_command
+from tests.conftest import uvicorn_command
+from tests.processes import ROOT, free_port, port_wait
 
 
 @pytest.fixture

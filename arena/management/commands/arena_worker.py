@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import fnmatch
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
-from arena.models import Model
+from arena.worker_queues import model_slugs_hosted, worker_patterns_set
 from core.celery import app
 from workers.dispatch import DEFAULT_QUEUE, model_queue
 from workers.runner import torch_threads_limit
@@ -16,7 +15,8 @@ from workers.runner import torch_threads_limit
 class Command(BaseCommand):
     help = (
         "Run a Celery worker for the arena: the default queue plus the queue of each model it hosts. "
-        "A GPU worker names its models with --models; restart it after adding a model."
+        "A GPU worker names its models with --models; models registered later that match are added while it "
+        "runs."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,13 +32,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         patterns = [pattern.strip() for pattern in options["models"].split(",") if pattern.strip()]
-        # A plain slug is hosted even before it is registered; patterns match registered models.
-        slugs = {pattern for pattern in patterns if not any(char in pattern for char in "*?[")}
-        slugs.update(
-            slug
-            for slug in Model.objects.exclude(status=Model.Status.RETIRED).values_list("slug", flat=True)
-            if any(fnmatch.fnmatchcase(slug, pattern) for pattern in patterns)
-        )
+        # Models registered later that the patterns match are picked up while it runs (arena.worker_queues).
+        worker_patterns_set(patterns=patterns)
+        slugs = model_slugs_hosted(patterns=patterns)
         queues = [DEFAULT_QUEUE, *(model_queue(slug=slug) for slug in sorted(slugs))]
         self.stdout.write(f"worker queues: {', '.join(queues)}")
         argv = [
@@ -60,9 +56,10 @@ class Command(BaseCommand):
 def _database_pool_fit(*, threads: int) -> None:
     """Each answer keeps its thread's connection while it streams (it saves the text as it goes), so a
     pool smaller than the threads would make the surplus answers time out waiting for one: the pool
-    of this process grows to the thread count (plus the task consumer's own), whatever the setting."""
+    of this process grows to the thread count (plus the task consumer's and the lease renewer's), whatever
+    the setting."""
     pool = connection.settings_dict.get("OPTIONS", {}).get("pool")
-    needed = threads + 2
+    needed = threads + 3
     if isinstance(pool, dict) and pool.get("max_size", needed) < needed:
         close_pool = getattr(connection, "close_pool", None)  # PostgreSQL's wrapper has it
         if callable(close_pool):

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from arena.models import Model
+from core.metrics import snapshot_duration_observe
 from core.versions import data_versions_bump
 from leaderboard.boards.arena.categories import OVERALL
 from leaderboard.boards.arena.online_elo import online_elo_by_slug
@@ -120,6 +121,7 @@ def snapshot_compute(*, only_if_due: bool = False, now: datetime | None = None) 
             before=snapshot.created_at - timedelta(seconds=settings.LEADERBOARD_SNAPSHOT_KEEP_ALL_S)
         )
         arena_board_changed(SNAPSHOT)
+    snapshot_duration_observe(seconds=snapshot.compute_seconds)
     logger.info(
         "snapshot %s: %s votes in %.2f s", snapshot.version, snapshot.vote_count, snapshot.compute_seconds
     )
