@@ -33,6 +33,18 @@ def session_client(base_url: str) -> httpx.Client:
     return client
 
 
+def session_voter_id(client: httpx.Client) -> str:
+    """The voter id the site gave `client`'s session (read from the session store, as the site does)."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore(
+        session_key=client.cookies[settings.SESSION_COOKIE_NAME]
+    )
+    return str(store["arena_voter_id"])
+
+
 def ws_url(base_url: str) -> str:
     return base_url.replace("http://", "ws://")
 

@@ -27,6 +27,7 @@ from tests.battles import (
     both_streaming,
     scripted_models_register,
     session_client,
+    session_voter_id,
     sides_ended,
     ws_url,
 )
@@ -47,6 +48,8 @@ def test_a_worker_killed_mid_answer_fails_its_sides_within_30_seconds_and_offers
     processes.beat(schedule=tmp_path / "beat-schedule")
     client = session_client(base)
     battle = client.post("/api/v1/battles", data={"prompt": "Tell me a long story."}).json()
+    voted = battle_make(creator_id=session_voter_id(client))
+    assert client.post(f"/api/v1/battles/{voted.id}/vote", json={"winner": "tie"}).status_code == 200
     events = Events(base, battle["stream"])
     events.until(both_streaming, timeout=60)
 
@@ -65,6 +68,7 @@ def test_a_worker_killed_mid_answer_fails_its_sides_within_30_seconds_and_offers
     assert {side: stored[side]["status"] for side in "ab"} == {"a": "failed", "b": "failed"}
     retried = client.post(f"/api/v1/battles/{battle['id']}/retry")
     assert retried.status_code == 201, retried.text
+    assert list(Vote.objects.filter(battle=voted).values_list("winner", flat=True)) == ["tie"]
 
 
 def test_a_task_delivered_twice_to_real_workers_streams_its_side_once(processes: Processes):
