@@ -69,11 +69,14 @@ def api_errors_install(*, api: NinjaAPI) -> None:
 
 
 class OfflineSwagger(Swagger):
-    """django-ninja's Swagger UI from our own static files, with ninja not an installed app.
+    """django-ninja's Swagger UI from our own static files, with ninja not an installed app, inside the
+    site's page (its header, `lang`, viewport and dark mode; templates/api_docs.html).
 
     (ninja serves its bundled files only when "ninja" is in INSTALLED_APPS, else it links a CDN,
     which an offline site cannot reach; the settings add its template and static folders instead.)
     """
+
+    template = "api_docs.html"
 
     def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
         self.settings["url"] = self.get_openapi_url(api, kwargs)

@@ -90,14 +90,18 @@
       do {
         fetchAgain = false;
         await new Promise((resolve) => { window.setTimeout(resolve, Math.random() * REFETCH_SPREAD_MS); });
-        const headers = { Accept: "text/html" };
-        if (root.dataset.version) headers["If-None-Match"] = `"${root.dataset.version}"`;
-        const r = await fetch(fragmentUrl, { headers, credentials: "same-origin", cache: "no-store" });
-        if (r.status !== 200) continue; // 304: already showing this version
+        // The browser's own cache asks with If-None-Match and turns a 304 into its stored copy. (A 304
+        // to a fetch that sets the header itself, with cache: "no-store", is logged as a failed request.)
+        const r = await fetch(fragmentUrl, {
+          headers: { Accept: "text/html" }, credentials: "same-origin", cache: "no-cache",
+        });
+        if (r.status !== 200) continue;
+        const version = r.headers.get("X-Board-Version") || "";
+        if (version && version === root.dataset.version) continue; // already showing this version
         const html = await r.text();
         swap(html);
         agesRefresh();
-        root.dataset.version = r.headers.get("X-Board-Version") || "";
+        root.dataset.version = version;
         announce("The leaderboard was updated.");
       } while (fetchAgain);
     } catch (_) {

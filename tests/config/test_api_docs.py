@@ -21,3 +21,11 @@ def test_the_swagger_files_are_served(db):
     for name in ("swagger-ui-bundle.js", "swagger-ui-init.js", "swagger-ui.css"):
         response = Client().get(f"/static/ninja/{name}")
         assert response.status_code == 200, name
+
+
+def test_the_docs_page_is_a_page_of_the_site(db):
+    html = Client().get("/api/v1/docs").content.decode()
+    assert '<html lang="en">' in html
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert 'class="site-header"' in html and 'aria-label="Main"' in html
+    assert '<meta name="color-scheme" content="light dark">' in html and "api_docs.css" in html
