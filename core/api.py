@@ -80,5 +80,7 @@ class OfflineSwagger(Swagger):
 
     def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
         self.settings["url"] = self.get_openapi_url(api, kwargs)
+        # Deep links put a link inside each operation's toggle button: a control inside a control.
+        self.settings["deepLinking"] = False
         context = {"swagger_settings": json.dumps(self.settings, indent=1), "api": api, "add_csrf": False}
         return render(request, self.template, context)

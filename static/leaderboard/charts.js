@@ -15,7 +15,8 @@
     for (const axis of ["xaxis", "yaxis"]) {
       layout[axis] = Object.assign({ gridcolor: grid, zerolinecolor: grid }, layout[axis]);
     }
-    window.Plotly.newPlot(box, figure.data, layout, { responsive: true, displaylogo: false });
+    // No mode bar: its buttons would be focusable controls inside role="img", and they cover the chart.
+    window.Plotly.newPlot(box, figure.data, layout, { responsive: true, displayModeBar: false });
     box.dataset.drawn = "true";
   });
 })();
