@@ -3,10 +3,11 @@ tasks and scores."""
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
-from arena.models import Model, Winner
+from arena.models import Model, Vote, Winner
 from leaderboard.boards.arena.categories import CATEGORIES, CATEGORY_LABELS
 from leaderboard.ratings.online_elo import ELO_START
 
@@ -136,6 +137,10 @@ class RatingSnapshot(models.Model):
     # Votes per category, small enough to list tabs and history without reading `results`.
     category_votes = models.JSONField(default=dict)
     model_info = models.JSONField(default=dict)
+    # The same per category with style control on (`style_results`, matrices left out): fitted on the
+    # newest LEADERBOARD_STYLE_MAX_VOTES votes, and carried over from an earlier snapshot between refits
+    # (`settings["style"]` says which snapshot fitted it and over how many votes).
+    style_results = models.JSONField(default=dict)
     settings = models.JSONField(default=dict)
     compute_seconds = models.FloatField(default=0.0)
     matrices_pruned = models.BooleanField(default=False)
@@ -150,6 +155,37 @@ class RatingSnapshot(models.Model):
     def age_seconds(self) -> int:
         """Whole seconds since it was computed: the board says how old its ratings are."""
         return max(0, int((timezone.now() - self.created_at).total_seconds()))
+
+
+class VoteStyle(models.Model):
+    """One counted vote with the style of its two answers, for style control: per side, over every
+    turn of the battle, words, markdown headers, list items and bold spans (`answer_style_count`).
+
+    Like `VoteCount`, what a snapshot reads instead of the votes: the pair, winner, blind-or-not and
+    categories are copied here when the vote is cast (the `vote_cast` receiver, in the vote's
+    transaction), and the row is deleted when the vote is invalidated, so a snapshot reads only
+    this table and four small integers per side instead of the answers' text. Votes that arrive in
+    bulk (imports) get rows with zero counts from `vote_styles_rebuild`: no style is known, so they
+    count as two answers alike.
+    """
+
+    vote = models.OneToOneField(Vote, on_delete=models.CASCADE, primary_key=True, related_name="style")
+    model_a = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="+")
+    model_b = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="+")
+    winner = models.CharField(max_length=16, choices=Winner.choices)
+    anony = models.BooleanField()
+    categories = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    words_a = models.PositiveIntegerField(default=0)
+    headers_a = models.PositiveIntegerField(default=0)
+    lists_a = models.PositiveIntegerField(default=0)
+    bold_a = models.PositiveIntegerField(default=0)
+    words_b = models.PositiveIntegerField(default=0)
+    headers_b = models.PositiveIntegerField(default=0)
+    lists_b = models.PositiveIntegerField(default=0)
+    bold_b = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"style of vote {self.vote_id}"
 
 
 class VoteCount(models.Model):

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.core.management import call_command
 from django.test import Client
 from openpyxl import Workbook
@@ -16,6 +17,7 @@ from PIL import Image
 from arena.models import Battle, Model, Response, Side, Turn, Vote
 from core.versions import data_versions_bump
 from leaderboard.boards.arena.counts import vote_counts_add
+from leaderboard.boards.arena.style import vote_style_store
 from leaderboard.boards.arena.versions import VOTES
 from leaderboard.models import OnlineRating, RatingSnapshot
 
@@ -71,6 +73,37 @@ def vote_make(
         **fields,
     )
     vote_counts_add(vote=vote, battle=battle)
+    vote_style_store(vote=vote, battle=battle)
+    data_versions_bump(VOTES)
+    return vote
+
+
+def answered_vote_make(
+    model_a: Model,
+    model_b: Model,
+    winner: str = "model_a",
+    *,
+    answer_a: str,
+    answer_b: str,
+    categories: Sequence[str] = (),
+    anony: bool = True,
+) -> Vote:
+    """A voted one-turn battle with these answers, counted and its style stored as `vote_cast`'s
+    receivers do (categories given, not labelled). No online Elo step."""
+    battle = Battle.objects.create(model_a=model_a, model_b=model_b, creator_id="voter-1")
+    turn = Turn.objects.create(battle=battle, index=0, prompt="Describe the picture.")
+    Response.objects.create(turn=turn, side=Side.A, status=Response.Status.DONE, text=answer_a)
+    Response.objects.create(turn=turn, side=Side.B, status=Response.Status.DONE, text=answer_b)
+    vote = Vote.objects.create(
+        battle=battle,
+        winner=winner,
+        voter_id="voter-1",
+        ip_hash="hash-of-an-ip",
+        categories=list(categories),
+        anony=anony,
+    )
+    vote_counts_add(vote=vote, battle=battle)
+    vote_style_store(vote=vote, battle=battle)
     data_versions_bump(VOTES)
     return vote
 
@@ -129,3 +162,26 @@ def workbook_bytes(sheets: Mapping[str, Sequence[Sequence[object]]]) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def length_biased_votes_make(models: Mapping[Model, float], count: int, *, seed: int = 0) -> None:
+    """`count` votes between models of equal skill where length decides: each model writes a long
+    answer with its own probability (`models`), and the longer answer wins 85% of the time (a coin
+    toss when both are alike). A plain fit credits the verbose models; style control should not."""
+    rng = np.random.default_rng(seed)
+    pool = list(models)
+    long_answer = " ".join(["word"] * 200)
+    short_answer = " ".join(["word"] * 20)
+    for _ in range(count):
+        first, second = rng.choice(len(pool), size=2, replace=False)
+        model_a, model_b = pool[int(first)], pool[int(second)]
+        long_a, long_b = rng.random() < models[model_a], rng.random() < models[model_b]
+        # Alike: a coin toss; else the longer answer wins 85% of the time.
+        a_wins = rng.random() < 0.5 if long_a == long_b else (rng.random() < 0.85) == long_a
+        answered_vote_make(
+            model_a,
+            model_b,
+            "model_a" if a_wins else "model_b",
+            answer_a=long_answer if long_a else short_answer,
+            answer_b=long_answer if long_b else short_answer,
+        )

@@ -36,6 +36,9 @@ class LeaderboardRow:
     battles: int
     win_rate: float | None  # decisive battles won, ties left out; None without decisive battles
     component: int
+    # The closed-form intervals beside the bootstrap ones (`both_intervals=True`), else None.
+    sandwich_lower: float | None = None
+    sandwich_upper: float | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ def leaderboard_compute(
     style: StyleFeatures | None = None,
     min_battles: int = 0,
     level: float = 0.95,
+    both_intervals: bool = False,
 ) -> LeaderboardResult:
     """Ratings, intervals, ranks, online Elo and matrices in one call.
 
@@ -136,6 +140,8 @@ def leaderboard_compute(
     site's stored Elo per model; without it, online Elo is replayed from `battles` (or left None).
     `style` switches on style control (ratings with style removed). Rows list the models with at
     least `min_battles` battles, ranked among themselves; every model still takes part in the fit.
+    `both_intervals` adds the sandwich intervals to every row (`sandwich_lower`/`sandwich_upper`)
+    beside the `interval` ones: a board can then show either without a second fit.
     """
     if (battles is None) == (counts is None):
         raise ValueError("give exactly one of battles= or counts=")
@@ -158,10 +164,13 @@ def leaderboard_compute(
         min_battles,
     )
     style_summary: StyleSummary | None = None
+    sandwich: Intervals | None = None
     if style is not None and battles is not None:
         styled = style_fit(battles=battles, features=style, penalty=settings.penalty, anchor=anchor)
         ratings, components = np.asarray(styled.ratings), np.asarray(styled.components)
         bounds = _style_intervals(battles, style, styled, settings)
+        if both_intervals:
+            sandwich = _style_sandwich(styled, settings.level)
         style_summary = StyleSummary(
             styled.feature_names,
             tuple(styled.coefficients.tolist()),
@@ -177,6 +186,10 @@ def leaderboard_compute(
             )
         else:
             bounds = sandwich_intervals(counts=counts, fit=fit, level=level)
+        if both_intervals:
+            sandwich = (
+                bounds if interval == "sandwich" else sandwich_intervals(counts=counts, fit=fit, level=level)
+            )
     elo = _online_elo(battles, counts, online_elo)
     played = counts.battles_per_model()
     wins, losses = counts.wins_losses_per_model()
@@ -196,6 +209,8 @@ def leaderboard_compute(
                 battles=int(played[i]),
                 win_rate=float(wins[i] / decisive) if decisive else None,
                 component=int(components[i]),
+                sandwich_lower=None if sandwich is None else float(sandwich.lower[i]),
+                sandwich_upper=None if sandwich is None else float(sandwich.upper[i]),
             )
         )
     full = LeaderboardResult(
@@ -261,17 +276,9 @@ def _online_elo(
 def _style_intervals(
     battles: BattleSet, features: StyleFeatures, styled: StyleFit, settings: LeaderboardSettings
 ) -> Intervals:
-    ratings = np.asarray(styled.ratings)
     m = len(battles.models)
     if settings.interval == "sandwich":
-        from scipy.special import ndtri  # see sandwich_intervals
-
-        spread = 400.0 * np.sqrt(np.clip(np.diag(styled.covariance)[:m], 0.0, None))
-        z = float(ndtri(0.5 + settings.level / 2.0))
-        finite = np.isfinite(ratings)
-        lower = np.where(finite, ratings - z * spread, ratings)
-        upper = np.where(finite, ratings + z * spread, ratings)
-        return Intervals(lower=lower, upper=upper, method="sandwich", level=settings.level, samples=None)
+        return _style_sandwich(styled, settings.level)
     rng = np.random.default_rng(settings.seed)
     n = len(battles)
     samples = np.empty((settings.bootstrap_rounds, m))
@@ -287,3 +294,17 @@ def _style_intervals(
         samples[round_index] = refit.ratings
     lower, upper = percentiles_take(samples=samples, level=settings.level)
     return Intervals(lower=lower, upper=upper, method="bootstrap", level=settings.level, samples=samples)
+
+
+def _style_sandwich(styled: StyleFit, level: float) -> Intervals:
+    """Normal intervals from the style fit's own sandwich covariance (no refit)."""
+    from scipy.special import ndtri  # see sandwich_intervals
+
+    ratings = np.asarray(styled.ratings)
+    m = len(ratings)
+    spread = 400.0 * np.sqrt(np.clip(np.diag(styled.covariance)[:m], 0.0, None))
+    z = float(ndtri(0.5 + level / 2.0))
+    finite = np.isfinite(ratings)
+    lower = np.where(finite, ratings - z * spread, ratings)
+    upper = np.where(finite, ratings + z * spread, ratings)
+    return Intervals(lower=lower, upper=upper, method="sandwich", level=level, samples=None)

@@ -114,13 +114,10 @@ def _blocks(design: _Design, per_battle: FloatArray, weight: FloatArray) -> Floa
     pair = pair + pair.T
     out[:m, :m] = LN10**2 * (np.diag(pair.sum(axis=1)) - pair)
     weighted_x = design.x * weight[:, None]
-    cross = np.stack(
-        [
-            np.bincount(design.a, weighted_x[:, j], m) - np.bincount(design.b, weighted_x[:, j], m)
-            for j in range(k)
-        ],
-        axis=1,
-    ).reshape(m, k)
+    # k = 0 when no feature ever differs (no answers stored): then this is the plain fit.
+    cross = np.zeros((m, k))
+    for j in range(k):
+        cross[:, j] = np.bincount(design.a, weighted_x[:, j], m) - np.bincount(design.b, weighted_x[:, j], m)
     out[:m, m:] = LN10 * cross
     out[m:, :m] = LN10 * cross.T
     out[m:, m:] = design.x.T @ weighted_x

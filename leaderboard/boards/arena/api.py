@@ -18,6 +18,7 @@ from ninja.decorators import decorate_view
 
 from core.api import ErrorOut
 from core.http import Validators, cached_read, conditional, validators_found
+from leaderboard.boards.arena.board import board_interval_check
 from leaderboard.boards.arena.categories import OVERALL, category_check
 from leaderboard.boards.arena.export import (
     battles_export_lines,
@@ -49,10 +50,15 @@ class SnapshotRefOut(Schema):
     votes: int
 
 
+class IntervalsOut(Schema):
+    bootstrap: list[float | None]
+    sandwich: list[float | None]
+
+
 class LeaderboardRowOut(Schema):
-    rank: int
-    rank_lower: int
-    rank_upper: int
+    rank: int | None
+    rank_lower: int | None
+    rank_upper: int | None
     model: str
     name: str
     organization: str
@@ -63,12 +69,17 @@ class LeaderboardRowOut(Schema):
     online_elo: float | None
     battles: int
     win_rate: float | None
+    provisional: bool
+    intervals: IntervalsOut
 
 
 class LeaderboardOut(Schema):
     snapshot: SnapshotRefOut | None
     category: str
     min_battles: int
+    style: bool
+    interval: str
+    min_votes: int
     rows: list[LeaderboardRowOut]
 
 
@@ -93,15 +104,16 @@ class SnapshotPageOut(Schema):
 
 
 class CategoryRatingOut(Schema):
-    rank: int
-    rank_lower: int
-    rank_upper: int
+    rank: int | None
+    rank_lower: int | None
+    rank_upper: int | None
     rating: float | None
     ci_lower: float | None
     ci_upper: float | None
     online_elo: float | None
     battles: int
     win_rate: float | None
+    provisional: bool
 
 
 class ModelInfoOut(Schema):
@@ -152,6 +164,8 @@ def _leaderboard_validators(request: HttpRequest) -> Validators:
         category=query.get("category", OVERALL),
         min_battles=int(query.get("min_battles") or 0),
         fmt=query.get("format", "json"),
+        style=query.get("style") != "off",
+        interval=board_interval_check(interval=query.get("intervals") or None),
     )
     return replace(validators, found=snapshot)
 
@@ -192,8 +206,13 @@ _CSV_DOC = {
         "Rows of a rating snapshot (the latest, or `snapshot=<version>`), best first: `rank` is 1 plus the "
         "number of models whose 95% interval lies entirely above (`rank_lower`..`rank_upper`: every rank the "
         "intervals allow); `model` is the slug. `min_battles` keeps the models with at least that many "
-        "battles in the category and ranks them again among themselves. `format=csv` gives the same "
-        "columns. Models that never met (directly or through others) are rated on separate scales. "
+        "battles in the category and ranks them again among themselves. A model with fewer than the site's "
+        "`min_votes` battles in the category is `provisional`: listed after the ranked ones with `rank` "
+        "null. `style=on` (the default) gives the style-controlled ratings (answer length and markdown "
+        "taken out), `style=off` the plain ones. `intervals=bootstrap|sandwich` picks the kind in "
+        "`ci_lower`/`ci_upper` (and the ranks); `intervals` holds both. `format=csv` gives the same "
+        "columns but `intervals`. Models that never met (directly or through others) are rated on "
+        "separate scales. "
         "ETag / Last-Modified: 304 while unchanged."
     ),
     openapi_extra=_CSV_DOC,
@@ -206,10 +225,18 @@ def leaderboard_get(
     min_battles: int = Query(0, ge=0),
     snapshot: int | None = Query(None, ge=1),
     format: Literal["json", "csv"] = "json",
+    style: Literal["on", "off"] = "on",
+    intervals: Literal["bootstrap", "sandwich"] | None = None,
 ) -> HttpResponseBase | dict[str, Any]:
     category_check(category=category)
     found = validators_found(request) or snapshot_get(version=snapshot)
-    export = leaderboard_export(snapshot=found, category=category, min_battles=min_battles)
+    export = leaderboard_export(
+        snapshot=found,
+        category=category,
+        min_battles=min_battles,
+        style=style == "on",
+        interval=board_interval_check(interval=intervals),
+    )
     if format == "csv":
         csv_response = HttpResponse(leaderboard_csv(export=export), content_type="text/csv; charset=utf-8")
         csv_response["Content-Disposition"] = f'inline; filename="arena-leaderboard-{category}.csv"'

@@ -6,10 +6,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+
 from arena.models import Model
+from core.errors import InvalidInput
 from leaderboard.boards.arena.categories import CATEGORIES, CATEGORY_LABELS, OVERALL, category_check
 from leaderboard.boards.arena.online_elo import online_ratings_live
-from leaderboard.boards.arena.selectors import rows_min_battles, snapshot_latest, snapshot_rows
+from leaderboard.boards.arena.selectors import (
+    INTERVAL_KINDS,
+    board_rows,
+    snapshot_latest,
+    snapshot_style_coefficients,
+)
 from leaderboard.boards.arena.versions import arena_board_version
 from leaderboard.models import RatingSnapshot
 
@@ -34,6 +42,7 @@ class BoardRow:
     online_elo: float | None  # live
     online_votes: int  # live, all categories
     updated_at: datetime | None  # when the model's online Elo last moved
+    provisional: bool = False  # fewer than LEADERBOARD_MIN_VOTES votes here: listed apart, unranked
 
     @property
     def retired(self) -> bool:
@@ -73,41 +82,70 @@ class ArenaBoard:
     category_label: str
     min_votes: int
     tabs: tuple[CategoryTab, ...]
-    rows: tuple[BoardRow, ...]
+    rows: tuple[BoardRow, ...]  # ranked
+    provisional: tuple[BoardRow, ...]  # too few votes to rank, best rating first
     pending: tuple[BoardRow, ...]  # voted on since the snapshot, not rated yet (overall only)
     hidden: int  # rows below min_votes
     components: int
+    style: bool  # style control on
+    interval: str  # the intervals shown: "bootstrap" or "sandwich"
+    rank_min_votes: int  # LEADERBOARD_MIN_VOTES: fewer votes than this, and a model is provisional
+    style_coefficients: dict[str, float | None]  # log-odds per sd of each style feature (style on)
+    style_votes: int  # the votes the style fit covered
 
     @property
     def empty(self) -> bool:
-        return not self.rows and not self.pending
+        return not self.rows and not self.provisional and not self.pending
+
+    @property
+    def rated_count(self) -> int:
+        return len(self.rows) + len(self.provisional)
+
+    @property
+    def length_sway(self) -> float | None:
+        return self.style_coefficients.get("length")
 
 
 def _metadata(*, slugs: list[str]) -> dict[str, Model]:
     return {model.slug: model for model in Model.objects.filter(slug__in=slugs)}
 
 
-def arena_board(*, category: str = OVERALL, min_votes: int = 0) -> ArenaBoard:
+def board_interval_check(*, interval: str | None) -> str:
+    """The intervals to show: the one asked for, else LEADERBOARD_INTERVALS."""
+    chosen = interval or settings.LEADERBOARD_INTERVALS
+    if chosen not in INTERVAL_KINDS:
+        raise InvalidInput(f"There are no {chosen!r} intervals; choose one of {', '.join(INTERVAL_KINDS)}.")
+    return chosen
+
+
+def arena_board(
+    *, category: str = OVERALL, min_votes: int = 0, style: bool = True, interval: str | None = None
+) -> ArenaBoard:
     category_check(category=category)
+    interval = board_interval_check(interval=interval)
+    rank_min_votes = settings.LEADERBOARD_MIN_VOTES
     version = arena_board_version()
     snapshot = snapshot_latest()
     live = online_ratings_live()
     stored: list[dict[str, Any]] = []
+    shown: list[dict[str, Any]] = []
     overall_rank: dict[str, int] = {}
     tabs: tuple[CategoryTab, ...] = ()
+    coefficients: dict[str, float | None] = {}
     if snapshot is not None:
-        stored = snapshot_rows(snapshot=snapshot, category=category)
+        choice = {"style": style, "min_votes": rank_min_votes, "interval": interval}
+        stored = board_rows(snapshot=snapshot, category=category, min_battles=0, **choice)
+        shown = board_rows(snapshot=snapshot, category=category, min_battles=min_votes, **choice)
         if category != OVERALL:
-            overall = rows_min_battles(
-                rows=snapshot_rows(snapshot=snapshot, category=OVERALL), min_battles=min_votes
-            )
-            overall_rank = {row["model"]: row["rank"] for row in overall}
+            overall = board_rows(snapshot=snapshot, category=OVERALL, min_battles=min_votes, **choice)
+            overall_rank = {row["model"]: row["rank"] for row in overall if row["rank"] is not None}
         tabs = tuple(
             CategoryTab(key, CATEGORY_LABELS[key], snapshot.category_votes.get(key, 0))
             for key in CATEGORIES
             if snapshot.category_votes.get(key)
         )
-    shown = rows_min_battles(rows=stored, min_battles=min_votes)
+        if style:
+            coefficients = snapshot_style_coefficients(snapshot=snapshot, category=category)
     slugs = [row["model"] for row in stored] + list(live)
     models = _metadata(slugs=slugs)
     rows = []
@@ -125,7 +163,7 @@ def arena_board(*, category: str = OVERALL, min_votes: int = 0) -> ArenaBoard:
                 rank_lower=row["rank_lower"],
                 rank_upper=row["rank_upper"],
                 rank_change=(overall_rank[row["model"]] - row["rank"])
-                if row["model"] in overall_rank
+                if row["model"] in overall_rank and row["rank"] is not None
                 else None,
                 rating=row["rating"],
                 ci_lower=row["ci_lower"],
@@ -136,6 +174,7 @@ def arena_board(*, category: str = OVERALL, min_votes: int = 0) -> ArenaBoard:
                 online_elo=online.rating if online else row["online_elo"],
                 online_votes=online.battles if online else 0,
                 updated_at=online.updated_at if online else None,
+                provisional=row["provisional"],
             )
         )
     pending = []
@@ -174,8 +213,14 @@ def arena_board(*, category: str = OVERALL, min_votes: int = 0) -> ArenaBoard:
         category_label=CATEGORY_LABELS[category],
         min_votes=min_votes,
         tabs=tabs,
-        rows=tuple(rows),
+        rows=tuple(row for row in rows if not row.provisional),
+        provisional=tuple(row for row in rows if row.provisional),
         pending=tuple(pending),
         hidden=len(stored) - len(shown),
-        components=len({row.component for row in rows}),
+        components=len({row.component for row in rows if not row.provisional}),
+        style=style,
+        interval=interval,
+        rank_min_votes=rank_min_votes,
+        style_coefficients=coefficients,
+        style_votes=int((snapshot.settings.get("style") or {}).get("votes", 0)) if snapshot else 0,
     )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import connection
 from django.db.models import Max, Q, QuerySet
 from django.db.models.functions import Greatest
@@ -20,7 +21,7 @@ from arena.models import Model, Vote
 from arena.selectors import model_public
 from core.errors import InvalidInput, NotFound
 from core.http import Validators
-from leaderboard.boards.arena.selectors import model_history, rows_min_battles, snapshot_get, snapshot_rows
+from leaderboard.boards.arena.selectors import board_rows, model_history, snapshot_get
 from leaderboard.boards.arena.votes import votes_counted, votes_counted_sql
 from leaderboard.models import OnlineRating, RatingSnapshot
 
@@ -38,6 +39,7 @@ ROW_KEYS: Final = (
     "online_elo",
     "battles",
     "win_rate",
+    "provisional",
 )
 EXPORT_CHUNK: Final = 2000
 _SLUG: Final = re.compile(r"[-\w]{1,100}")
@@ -58,18 +60,24 @@ class LeaderboardExport:
     category: str
     min_battles: int
     rows: list[dict[str, Any]]
+    style: bool
+    interval: str
+    min_votes: int
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "snapshot": snapshot_summary(self.snapshot),
             "category": self.category,
             "min_battles": self.min_battles,
+            "style": self.style,
+            "interval": self.interval,
+            "min_votes": self.min_votes,
             "rows": self.rows,
         }
 
 
 def leaderboard_validators(
-    *, snapshot: RatingSnapshot | None, category: str, min_battles: int, fmt: str
+    *, snapshot: RatingSnapshot | None, category: str, min_battles: int, fmt: str, style: bool, interval: str
 ) -> Validators:
     # A snapshot never changes once stored (pruning drops matrices only), so its version is enough.
     version = snapshot.version if snapshot else 0
@@ -79,17 +87,32 @@ def leaderboard_validators(
         category,
         min_battles,
         fmt,
+        style,
+        interval,
+        settings.LEADERBOARD_MIN_VOTES,
         last_modified=snapshot.created_at if snapshot else None,
     )
 
 
 def leaderboard_export(
-    *, snapshot: RatingSnapshot | None, category: str, min_battles: int
+    *, snapshot: RatingSnapshot | None, category: str, min_battles: int, style: bool, interval: str
 ) -> LeaderboardExport:
-    if snapshot is None:
-        return LeaderboardExport(snapshot=None, category=category, min_battles=min_battles, rows=[])
-    rows = rows_min_battles(rows=snapshot_rows(snapshot=snapshot, category=category), min_battles=min_battles)
-    info = snapshot.model_info
+    """The rows as the board ranks them: `ci_lower`/`ci_upper` of the `interval` kind, both kinds
+    under `intervals`, provisional models last without a rank."""
+    min_votes = settings.LEADERBOARD_MIN_VOTES
+    rows = (
+        board_rows(
+            snapshot=snapshot,
+            category=category,
+            min_battles=min_battles,
+            style=style,
+            interval=interval,
+            min_votes=min_votes,
+        )
+        if snapshot is not None
+        else []
+    )
+    info = snapshot.model_info if snapshot is not None else {}
     shaped = []
     for row in rows:
         meta = info.get(row["model"], {})
@@ -99,9 +122,18 @@ def leaderboard_export(
                 "name": meta.get("name", row["model"]),
                 "organization": meta.get("organization", ""),
                 "license": meta.get("license", ""),
+                "intervals": row["intervals"],
             }
         )
-    return LeaderboardExport(snapshot=snapshot, category=category, min_battles=min_battles, rows=shaped)
+    return LeaderboardExport(
+        snapshot=snapshot,
+        category=category,
+        min_battles=min_battles,
+        rows=shaped,
+        style=style,
+        interval=interval,
+        min_votes=min_votes,
+    )
 
 
 def leaderboard_csv(*, export: LeaderboardExport) -> str:
@@ -188,14 +220,16 @@ def model_ratings_payload(*, found: ModelRatings, category: str, limit: int) -> 
     ratings: dict[str, Any] = {}
     if found.snapshot is not None:
         for key in found.snapshot.category_votes:
-            row = next(
-                (
-                    row
-                    for row in snapshot_rows(snapshot=found.snapshot, category=key)
-                    if row["model"] == found.model.slug
-                ),
-                None,
+            # The plain rows, as the history is: a model's own page has no style switch.
+            rows = board_rows(
+                snapshot=found.snapshot,
+                category=key,
+                style=False,
+                min_battles=0,
+                min_votes=settings.LEADERBOARD_MIN_VOTES,
+                interval=settings.LEADERBOARD_INTERVALS,
             )
+            row = next((row for row in rows if row["model"] == found.model.slug), None)
             if row is not None:
                 ratings[key] = {
                     k: row.get(k) for k in ROW_KEYS if k not in ("model", "name", "organization", "license")

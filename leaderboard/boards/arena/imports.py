@@ -40,6 +40,7 @@ from leaderboard.boards.arena.categories import CATEGORIES, OVERALL
 from leaderboard.boards.arena.counts import vote_counts_rebuild
 from leaderboard.boards.arena.online_elo import online_ratings_replay
 from leaderboard.boards.arena.services import arena_board_changed
+from leaderboard.boards.arena.style import vote_styles_rebuild
 from leaderboard.boards.arena.versions import VOTES
 from leaderboard.names import arena_models_match
 from leaderboard.ratings.battle_file import battles_read
@@ -93,6 +94,7 @@ def battles_import(*, path: Path) -> BattleImportResult:
             # Recounted, not stepped: thousands of votes at once. Before the replay, in the order a
             # vote takes its locks (counts, then ratings), so a vote cast meanwhile waits, not deadlocks.
             vote_counts_rebuild()
+            vote_styles_rebuild()
             result = replace(result, online_elo_votes=online_ratings_replay())
             # The models an import creates are bulk-created: no signal bumps their version.
             arena_board_changed(VOTES, MODELS)

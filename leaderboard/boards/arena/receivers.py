@@ -3,10 +3,10 @@ invalidated (`arena.signals.vote_invalidated`).
 
 Connected in `LeaderboardConfig.ready`. The receivers of a vote run inside the vote's transaction,
 in this order: the vote is labelled with its categories (read from the battle) and counted under
-them (`leaderboard.VoteCount`), then both models' online Elo moves and the change goes back to
-the voter for the reveal. Open board pages hear of it once the vote commits. An invalidation
-takes the vote out of the counts in its own transaction, and open pages hear of it; the next
-snapshot shows it.
+them (`leaderboard.VoteCount`), its answers' style is stored (`leaderboard.VoteStyle`), then both
+models' online Elo moves and the change goes back to the voter for the reveal. Open board pages
+hear of it once the vote commits. An invalidation takes the vote out of the counts in its own
+transaction, and open pages hear of it; the next snapshot shows it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from leaderboard.boards.arena.categories import battle_categories_label
 from leaderboard.boards.arena.counts import vote_counts_add, vote_counts_subtract
 from leaderboard.boards.arena.online_elo import online_rating_apply
 from leaderboard.boards.arena.services import arena_board_changed
+from leaderboard.boards.arena.style import vote_style_remove, vote_style_store
 from leaderboard.boards.arena.versions import VOTES
 
 
@@ -30,6 +31,12 @@ def vote_categories_store(sender: type[Vote], *, vote: Vote, battle: Battle, **k
     Vote.objects.filter(pk=vote.pk).update(categories=vote.categories)
     # Here, not in a receiver of its own: the counts need the labels, and one receiver keeps the order.
     vote_counts_add(vote=vote, battle=battle)
+
+
+@receiver(vote_cast, dispatch_uid="leaderboard.arena.vote_style")
+def vote_style_record(sender: type[Vote], *, vote: Vote, battle: Battle, **kwargs: Any) -> None:
+    # The answers are final once the vote is cast; style control reads these counts, not the text.
+    vote_style_store(vote=vote, battle=battle)
 
 
 @receiver(vote_cast, dispatch_uid="leaderboard.arena.online_elo")
@@ -50,4 +57,5 @@ def vote_counts_invalidated(sender: type[Vote], *, vote: Vote, battle: Battle, *
     recomputes it from the counted votes when that matters (after a moderation sweep).
     """
     vote_counts_subtract(vote=vote, battle=battle)
+    vote_style_remove(vote=vote)
     arena_board_changed(VOTES)

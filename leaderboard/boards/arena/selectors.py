@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from django.db import connection
@@ -38,23 +38,40 @@ def snapshot_get(*, version: int | None = None) -> RatingSnapshot | None:
     return snapshot
 
 
-def snapshot_rows(*, snapshot: RatingSnapshot, category: str) -> list[dict[str, Any]]:
-    """One category's rows of a snapshot (copies: callers may change them)."""
-    rows = _snapshot_rows_read(snapshot.pk, snapshot.version, category)
+def snapshot_rows(*, snapshot: RatingSnapshot, category: str, style: bool = False) -> list[dict[str, Any]]:
+    """One category's rows of a snapshot, plain or with style control (copies: callers may change them).
+
+    A snapshot from before style control has no style rows: it gives none.
+    """
+    rows = _snapshot_rows_read(snapshot.pk, snapshot.version, category, style)
     return [dict(row) for row in rows]
 
 
 # A snapshot's rows never change once stored (pruning drops matrices only), so each process keeps
 # the latest few: reading them means decompressing the snapshot's whole JSON in PostgreSQL.
 @lru_cache(maxsize=64)
-def _snapshot_rows_read(pk: int, version: int, category: str) -> tuple[dict[str, Any], ...]:
+def _snapshot_rows_read(pk: int, version: int, category: str, style: bool) -> tuple[dict[str, Any], ...]:
+    field = "style_results" if style else "results"
     rows = (
         RatingSnapshot.objects.filter(pk=pk, version=version)
-        .annotate(rows=KeyTransform("rows", KeyTransform(category, "results")))
+        .annotate(rows=KeyTransform("rows", KeyTransform(category, field)))
         .values_list("rows", flat=True)
         .first()
     )
     return tuple(rows or ())
+
+
+def snapshot_style_coefficients(*, snapshot: RatingSnapshot, category: str) -> dict[str, float | None]:
+    """How much each style feature sways a vote (log-odds per standard deviation), by feature name."""
+    found = (
+        RatingSnapshot.objects.filter(pk=snapshot.pk)
+        .annotate(style=KeyTransform("style", KeyTransform(category, "style_results")))
+        .values_list("style", flat=True)
+        .first()
+    )
+    if not found:
+        return {}
+    return dict(zip(found["feature_names"], found["coefficients"], strict=True))
 
 
 def snapshot_result(*, snapshot: RatingSnapshot, category: str) -> dict[str, Any] | None:
@@ -68,25 +85,53 @@ def snapshot_result(*, snapshot: RatingSnapshot, category: str) -> dict[str, Any
     return dict(found) if found else None
 
 
-def rows_min_battles(*, rows: Sequence[Mapping[str, Any]], min_battles: int) -> list[dict[str, Any]]:
-    """Rows with at least `min_battles` battles, ranked again among themselves.
+INTERVAL_KINDS: Final = ("bootstrap", "sandwich")
 
-    The same rule as `leaderboard_filter`, applied to stored rows: a rank counts only the shown
-    models whose interval is surely above.
+
+def rows_ranked(
+    *, rows: Sequence[Mapping[str, Any]], min_battles: int, min_votes: int, interval: str
+) -> list[dict[str, Any]]:
+    """Stored rows as a board shows them: ranked models first, then the provisional ones.
+
+    Rows below `min_battles` are left out. A model with fewer than `min_votes` battles is
+    provisional: listed after the ranked ones (best rating first), with no rank, and not counted
+    in anyone else's rank, since its interval is too wide to say where it stands. The others are
+    ranked among themselves by the `interval` kind's bounds ("bootstrap" or "sandwich"; a snapshot
+    stored before sandwich bounds were kept falls back to its bootstrap ones), which become
+    `ci_lower`/`ci_upper`; `intervals` holds both kinds.
     """
-    kept = [dict(row) for row in rows if row["battles"] >= min_battles]
-    if len(kept) == len(rows) or not kept:
-        return kept
-
-    lower = np.array([_bound_of(row, "ci_lower") for row in kept], np.float64)
-    upper = np.array([_bound_of(row, "ci_upper") for row in kept], np.float64)
-    components = np.array([row["component"] for row in kept], np.int64)
-    ranks = ranks_compute(lower=lower, upper=upper, components=components)
-    for i, row in enumerate(kept):
-        row["rank"] = int(ranks.rank[i])
-        row["rank_lower"] = int(ranks.rank_lower[i])
-        row["rank_upper"] = int(ranks.rank_upper[i])
-    return kept
+    if interval not in INTERVAL_KINDS:
+        raise ValueError(f"interval must be one of {INTERVAL_KINDS}, got {interval!r}")
+    kept = []
+    for stored in rows:
+        if stored["battles"] < min_battles:
+            continue
+        row = dict(stored)
+        bootstrap = [row.get("ci_lower"), row.get("ci_upper")]
+        sandwich = [row.pop("sandwich_lower", None), row.pop("sandwich_upper", None)]
+        row["intervals"] = {"bootstrap": bootstrap, "sandwich": sandwich}
+        if interval == "sandwich" and sandwich[0] is not None:
+            row["ci_lower"], row["ci_upper"] = sandwich
+        # A model without a rating (not in the style sample) cannot be placed either.
+        row["provisional"] = row["battles"] < min_votes or row.get("rating") is None
+        kept.append(row)
+    ranked = [row for row in kept if not row["provisional"]]
+    provisional = [row for row in kept if row["provisional"]]
+    if ranked:
+        lower = np.array([_bound_of(row, "ci_lower") for row in ranked], np.float64)
+        upper = np.array([_bound_of(row, "ci_upper") for row in ranked], np.float64)
+        components = np.array([row["component"] for row in ranked], np.int64)
+        ranks = ranks_compute(lower=lower, upper=upper, components=components)
+        for i, row in enumerate(ranked):
+            row["rank"] = int(ranks.rank[i])
+            row["rank_lower"] = int(ranks.rank_lower[i])
+            row["rank_upper"] = int(ranks.rank_upper[i])
+    for row in provisional:
+        row["rank"] = row["rank_lower"] = row["rank_upper"] = None
+    provisional.sort(
+        key=lambda row: (-(row["rating"] if row["rating"] is not None else -math.inf), row["model"])
+    )
+    return ranked + provisional
 
 
 def _bound_of(row: Mapping[str, Any], key: str) -> float:
@@ -151,3 +196,30 @@ def model_history(*, slug: str, category: str, limit: int) -> list[dict[str, Any
         data = json.loads(row) if isinstance(row, str) else row
         points.append({"version": version, "created_at": created_at, **data})
     return points
+
+
+def board_rows(
+    *,
+    snapshot: RatingSnapshot,
+    category: str,
+    style: bool,
+    min_battles: int,
+    min_votes: int,
+    interval: str,
+) -> list[dict[str, Any]]:
+    """A category's rows as every reader shows them (`rows_ranked`), plain or with style control.
+
+    The style fit covers a sample of the newest votes: a model it does not cover (or every model,
+    in a snapshot from before style control) is still listed, as provisional and without a rating,
+    so that switching style control on never makes a model disappear.
+    """
+    plain = snapshot_rows(snapshot=snapshot, category=category)
+    rows = plain
+    if style:
+        rows = snapshot_rows(snapshot=snapshot, category=category, style=True)
+        covered = {row["model"] for row in rows}
+        for row in plain:
+            if row["model"] not in covered:
+                blank = dict.fromkeys(("rating", "ci_lower", "ci_upper", "sandwich_lower", "sandwich_upper"))
+                rows.append({**row, **blank})
+    return rows_ranked(rows=rows, min_battles=min_battles, min_votes=min_votes, interval=interval)

@@ -27,6 +27,7 @@ from core.versions import data_versions_bump
 from leaderboard.boards.arena.categories import OVERALL
 from leaderboard.boards.arena.online_elo import online_elo_by_slug
 from leaderboard.boards.arena.selectors import snapshot_latest
+from leaderboard.boards.arena.style import styled_battles_by_category
 from leaderboard.boards.arena.versions import SNAPSHOT, arena_board_version
 from leaderboard.boards.arena.votes import VoteCountState, pair_counts_by_category, vote_counts_state
 from leaderboard.live import board_updated_publish
@@ -39,6 +40,9 @@ BOARD: Final = "arena"
 # Any constant: the key of the PostgreSQL advisory lock that lets one snapshot be computed at a time.
 _SNAPSHOT_LOCK_KEY: Final = 0x4152_454E_4153_4E50
 _SEED: Final = 0  # a fixed seed: the same votes give the same intervals
+# Below this many counted votes a style fit (with its bootstrap) takes well under a second: it is
+# redone with every snapshot, and LEADERBOARD_STYLE_INTERVAL_S only spaces out the costly ones.
+_STYLE_CHEAP_VOTES: Final = 5_000
 
 
 def arena_board_updated_publish() -> None:
@@ -141,6 +145,9 @@ def snapshot_settings() -> dict[str, Any]:
         "penalty": settings.LEADERBOARD_PENALTY,
         "anony_only": settings.LEADERBOARD_ANONY_ONLY,
         "interval_s": settings.LEADERBOARD_SNAPSHOT_INTERVAL_S,
+        "intervals_stored": ["bootstrap", "sandwich"],
+        "style_max_votes": settings.LEADERBOARD_STYLE_MAX_VOTES,
+        "style_interval_s": settings.LEADERBOARD_STYLE_INTERVAL_S,
     }
 
 
@@ -159,8 +166,14 @@ def _snapshot_build(*, state: VoteCountState) -> RatingSnapshot:
             seed=_SEED,
             interval="bootstrap",
             penalty=settings.LEADERBOARD_PENALTY,
+            both_intervals=True,
         )
         results[category] = result.to_dict()
+    latest = RatingSnapshot.objects.order_by("-version").only("version", "settings").first()
+    version = (latest.version if latest else 0) + 1
+    style_results, style_meta = _style_results(
+        previous=latest, version=version, total=overall.total, online=online
+    )
     model_info = {
         model.slug: {
             "name": model.display_name,
@@ -170,18 +183,64 @@ def _snapshot_build(*, state: VoteCountState) -> RatingSnapshot:
         }
         for model in Model.objects.filter(slug__in=overall.models)
     }
-    latest = RatingSnapshot.objects.order_by("-version").values_list("version", flat=True).first() or 0
     return RatingSnapshot.objects.create(
-        version=latest + 1,
+        version=version,
         vote_count=overall.total,
         last_vote_id=state.last_vote_id,
         last_vote_at=state.last_at,
         results=results,
         category_votes={category: category_counts.total for category, category_counts in counts.items()},
         model_info=model_info,
-        settings=snapshot_settings(),
+        style_results=style_results,
+        settings={**snapshot_settings(), "style": style_meta},
         compute_seconds=round(time.perf_counter() - started, 4),
     )
+
+
+def _style_results(
+    *, previous: RatingSnapshot | None, version: int, total: int, online: dict[str, float]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every category's style-controlled leaderboard, and where it came from.
+
+    Fitted on the newest LEADERBOARD_STYLE_MAX_VOTES counted votes; between refits (at most every
+    LEADERBOARD_STYLE_INTERVAL_S, unless the votes are few) the previous snapshot's fit is kept.
+    """
+    now = timezone.now()
+    before: dict[str, Any] = (previous.settings.get("style") or {}) if previous else {}
+    fitted_at = before.get("fitted_at")
+    age = (now - datetime.fromisoformat(fitted_at)).total_seconds() if fitted_at else None
+    if (
+        previous is not None
+        and age is not None
+        and age < settings.LEADERBOARD_STYLE_INTERVAL_S
+        and min(total, settings.LEADERBOARD_STYLE_MAX_VOTES) > _STYLE_CHEAP_VOTES
+    ):
+        kept = RatingSnapshot.objects.filter(pk=previous.pk).values_list("style_results", flat=True).first()
+        return dict(kept or {}), before
+    started = time.perf_counter()
+    votes, by_category = styled_battles_by_category(limit=settings.LEADERBOARD_STYLE_MAX_VOTES)
+    results: dict[str, Any] = {}
+    for category, styled in by_category.items():
+        result = leaderboard_compute(
+            battles=styled.battles,
+            style=styled.features,
+            online_elo={slug: rating for slug, rating in online.items() if slug in styled.battles.models},
+            bootstrap_rounds=settings.LEADERBOARD_BOOTSTRAP_ROUNDS,
+            seed=_SEED,
+            interval="bootstrap",
+            penalty=settings.LEADERBOARD_PENALTY,
+            both_intervals=True,
+        ).to_dict()
+        # The board and the API read rows and coefficients; the charts draw the plain matrices.
+        result.pop("matrices", None)
+        results[category] = result
+    meta = {
+        "fitted_in": version,
+        "fitted_at": now.isoformat(),
+        "votes": votes,
+        "seconds": round(time.perf_counter() - started, 4),
+    }
+    return results, meta
 
 
 def _matrices_prune(*, keep_from: int) -> None:

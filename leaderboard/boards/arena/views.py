@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -32,19 +33,54 @@ def _board_params(request: HttpRequest) -> tuple[str, int]:
     return category, min_votes
 
 
+def _board_of(request: HttpRequest) -> ArenaBoard:
+    category, min_votes = _board_params(request)
+    # Style control is on unless switched off, as on LMArena's board.
+    style = request.GET.get("style") != "off"
+    try:
+        return arena_board(
+            category=category, min_votes=min_votes, style=style, interval=request.GET.get("intervals") or None
+        )
+    except InvalidInput as error:
+        raise Http404(error.message) from None
+
+
 def _board_context(board: ArenaBoard) -> dict[str, Any]:
-    query = f"?category={board.category}" + (f"&min_votes={board.min_votes}" if board.min_votes else "")
-    return {"board": board, "board_name": BOARD, "query": query}
+    # What every link of the board keeps, the category aside (the tabs change it).
+    kept = (f"&min_votes={board.min_votes}" if board.min_votes else "") + (
+        "" if board.style else "&style=off"
+    )
+    if board.interval != settings.LEADERBOARD_INTERVALS:
+        kept += f"&intervals={board.interval}"
+    query = f"?category={board.category}{kept}"
+
+    def link(*, style: bool, interval: str) -> str:
+        parts = [f"category={board.category}"]
+        if board.min_votes:
+            parts.append(f"min_votes={board.min_votes}")
+        parts.append(f"style={'on' if style else 'off'}")
+        parts.append(f"intervals={interval}")
+        return "?" + "&".join(parts)
+
+    switches = {
+        "style_on": link(style=True, interval=board.interval),
+        "style_off": link(style=False, interval=board.interval),
+        "bootstrap": link(style=board.style, interval="bootstrap"),
+        "sandwich": link(style=board.style, interval="sandwich"),
+    }
+    return {
+        "board": board,
+        "board_name": BOARD,
+        "query": query,
+        "kept": kept,
+        "switches": switches,
+        "default_interval": settings.LEADERBOARD_INTERVALS,
+    }
 
 
 @cached_read(*VERSIONS, anonymous_only=True)
 def arena_board_page(request: HttpRequest) -> HttpResponse:
-    category, min_votes = _board_params(request)
-    try:
-        board = arena_board(category=category, min_votes=min_votes)
-    except InvalidInput as error:
-        raise Http404(error.message) from None
-    return render(request, "leaderboard/elo.html", _board_context(board))
+    return render(request, "leaderboard/elo.html", _board_context(_board_of(request)))
 
 
 def _fragment_validators(request: HttpRequest) -> Validators:
@@ -60,9 +96,8 @@ def _fragment_validators(request: HttpRequest) -> Validators:
 @conditional(_fragment_validators)
 def arena_board_fragment(request: HttpRequest) -> HttpResponse:
     """The board alone, for the page's live refresh; 304 while the page already shows this version."""
-    category, min_votes = _board_params(request)
     version: str = validators_found(request) or arena_board_version()
-    board = arena_board(category=category, min_votes=min_votes)
+    board = _board_of(request)
     response = HttpResponse(render_to_string("leaderboard/arena_board.html", _board_context(board), request))
     response["X-Board-Version"] = version
     return response

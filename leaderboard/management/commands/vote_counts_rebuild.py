@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from leaderboard.boards.arena.counts import vote_counts_rebuild
+from leaderboard.boards.arena.style import vote_styles_rebuild
 from leaderboard.boards.arena.votes import vote_counts_state
 
 
@@ -19,5 +20,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         rows = vote_counts_rebuild()
+        # Style control's copy of the votes is repaired with them (missing rows get zero counts).
+        styles = vote_styles_rebuild()
         state = vote_counts_state()
         self.stdout.write(f"{rows} vote count rows written; {state.total} counted votes.")
+        if styles:
+            self.stdout.write(f"{styles} votes without a style row given one.")

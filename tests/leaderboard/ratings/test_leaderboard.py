@@ -15,6 +15,8 @@ from tests.factories import FIXTURES_DIR
 
 FIXTURE = FIXTURES_DIR / "genai-arena"
 ROW_FIELDS = {
+    "sandwich_lower",
+    "sandwich_upper",
     "model",
     "rating",
     "ci_lower",
