@@ -1,8 +1,9 @@
 /* Arena Hub — blind battle page.
  *
- * Plain ES2020; needs only static/core/socket.js, loaded before it. Talks only to
- * the REST API under /api/v1 and the battle WebSocket. Model output is only ever
- * inserted as text (textContent / Text nodes), never as HTML.
+ * Plain ES2020; needs static/core/socket.js, loaded before it, and uses
+ * static/arena/markdown.js where it loaded. Talks only to the REST API under /api/v1
+ * and the battle WebSocket. Model output and prompts reach the page only through
+ * ArenaMarkdown (sanitised Markdown) or, without it, as text; never as raw HTML.
  */
 (() => {
   "use strict";
@@ -353,8 +354,51 @@
     const place = document.createElement("p");
     place.className = "turn-place";
     place.setAttribute("aria-live", "polite");
-    turn.append(prompt, place, answer, error);
-    return { turn, prompt, place, answer, error, renderedLen: 0, status: "" };
+    const actions = document.createElement("div");
+    actions.className = "turn-actions";
+    const copy = document.createElement("button");
+    copy.type = "button";
+    copy.className = "btn btn--ghost btn--small copy-answer";
+    copy.setAttribute("aria-label", "Copy answer");
+    copy.textContent = "Copy";
+    const copied = document.createElement("span");
+    copied.className = "copy-status";
+    copied.setAttribute("role", "status");
+    copied.setAttribute("aria-live", "polite");
+    actions.append(copy, copied);
+    turn.append(prompt, place, answer, actions, error);
+    const d = { turn, prompt, place, answer, error, renderedLen: 0, status: "", source: "", promptSource: null };
+    copy.addEventListener("click", () => copyAnswer(d.source, copied));
+    return d;
+  }
+
+  /** Model text and prompts as sanitised Markdown; plain text if markdown.js did not load. */
+  function showText(el, text, streaming) {
+    const md = window.ArenaMarkdown;
+    if (!md) el.textContent = text;
+    else if (streaming) md.renderSoon(el, text);
+    else md.renderInto(el, text);
+  }
+
+  /** The raw Markdown, as the model wrote it; execCommand for pages served without a secure context. */
+  async function copyAnswer(text, status) {
+    let ok = false;
+    try {
+      await navigator.clipboard.writeText(text);
+      ok = true;
+    } catch (_) {
+      const area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.className = "visually-hidden";
+      document.body.append(area);
+      area.select();
+      try { ok = document.execCommand("copy"); } catch (_) { ok = false; }
+      area.remove();
+    }
+    status.textContent = ok ? "Copied" : "Couldn’t copy — select the text instead.";
+    window.clearTimeout(status.clearTimer);
+    status.clearTimer = window.setTimeout(() => { status.textContent = ""; }, 2000);
   }
 
   function ordinal(n) {
@@ -437,9 +481,13 @@
     const s = t.sides[k];
     const d = t.dom && t.dom[k];
     if (!d) return;
-    if (d.prompt.textContent !== t.prompt) d.prompt.textContent = t.prompt;
+    if (d.promptSource !== t.prompt) {
+      d.promptSource = t.prompt;
+      showText(d.prompt, t.prompt, false);
+    }
     if (d.renderedLen !== s.len) {
-      d.answer.textContent = s.text;
+      showText(d.answer, s.text, !terminal(s));
+      d.source = s.text;
       d.renderedLen = s.len;
     }
     const place = placeLabel(s);
@@ -451,7 +499,8 @@
       d.turn.classList.add("is-" + s.status);
       if (s.status === "streaming") d.answer.setAttribute("aria-busy", "true");
       else d.answer.removeAttribute("aria-busy");
-      if (terminal(s)) d.answer.normalize();
+      // The last streamed render may still be waiting on its throttle: the finished text, now.
+      if (terminal(s)) showText(d.answer, s.text, false);
     }
     if (s.status === "failed") {
       d.error.textContent = s.error ? `Error: ${s.error}` : "This model failed to answer.";
@@ -718,7 +767,9 @@
         if (side.status === "queued") side.status = "streaming";
         if (newTurn) { renderAll(b); return; }
         const d = t.dom[k];
-        d.answer.append(add); // a Text node: model output is never parsed as HTML
+        if (window.ArenaMarkdown) window.ArenaMarkdown.renderSoon(d.answer, side.text, () => autoScroll(k));
+        else d.answer.append(add); // a Text node: model output is never parsed as HTML
+        d.source = side.text;
         d.renderedLen = side.len;
         renderSide(b, t, k);
         autoScroll(k);

@@ -203,4 +203,11 @@ def test_a_battle_socket_dropped_mid_answer_reconnects_and_ends_with_the_stored_
     for side in ("a", "b"):
         stored = turns[-1]["responses"][side]["text"]
         assert stored.strip()
-        assert page.locator(f"#pane-{side} .answer").evaluate("el => el.textContent") == stored, side
+        shown = page.locator(f"#pane-{side} .answer").evaluate("el => el.textContent")
+        # Answers render as Markdown: what is shown is the stored text's rendering, not its raw text.
+        rendered = page.evaluate(
+            "(t) => { const d = document.createElement('div'); d.append(ArenaMarkdown.render(t));"
+            " return d.textContent; }",
+            stored,
+        )
+        assert shown == rendered, side
