@@ -33,7 +33,10 @@ def _events_until_done(
             )
             event = json.loads(socket.recv(timeout=remaining))
             events.append(event)
-            if event["type"] in ("done", "error") and event["turn"] == turn:
+            # A socket that joins after a side ended hears it in the side's `sync` (a warm tiny model
+            # answers in tens of milliseconds, often before the socket is open).
+            finished = event["type"] == "sync" and event["status"] in ("done", "failed")
+            if (event["type"] in ("done", "error") or finished) and event["turn"] == turn:
                 ended.add(event["side"])
     return events
 
