@@ -8,27 +8,22 @@ few LLENs, with no Celery connection and no declared queue needed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import cache
 from typing import Final
 
 import redis
 from django.conf import settings
 
-# Readiness and scrapes ask with a deadline of their own; a stalled broker must not hold them longer.
-_TIMEOUT_S: Final = 2
+from core.redis_client import redis_client_at
+
 # kombu's default priority steps, and the separator it puts between a queue's name and its priority.
 _PRIORITIES: Final = (3, 6, 9)
 _PRIORITY_SEP: Final = "\x06\x16"
 
 
-@cache
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=_TIMEOUT_S, socket_connect_timeout=_TIMEOUT_S)
-
-
 def broker_redis_get() -> redis.Redis:
     """One client per process and address (settings.BROKER_REDIS_URL), shared by every thread."""
-    return _client(str(settings.BROKER_REDIS_URL))
+    # The same two-second bounds as the cache's client: readiness and scrapes must not wait longer.
+    return redis_client_at(str(settings.BROKER_REDIS_URL))
 
 
 def queue_lengths(*, queues: Iterable[str]) -> Mapping[str, int]:

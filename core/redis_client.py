@@ -15,11 +15,12 @@ _TIMEOUT_S: Final = 2
 
 
 @cache
-def _client(url: str) -> redis.Redis:
+def redis_client_at(url: str) -> redis.Redis:
+    """One client per process and Redis address, bounded by the timeouts above (core.broker's too)."""
     return redis.Redis.from_url(url, socket_timeout=_TIMEOUT_S, socket_connect_timeout=_TIMEOUT_S)
 
 
 def redis_client_get() -> redis.Redis:
     """One client (and connection pool) per process and address, shared by every thread."""
     # Keyed by the address, not cached outright: tests that move the cache get a client there.
-    return _client(str(settings.CACHES["default"]["LOCATION"]))
+    return redis_client_at(str(settings.CACHES["default"]["LOCATION"]))

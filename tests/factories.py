@@ -62,14 +62,19 @@ def vote_make(
     """A voted battle without turns, counted as the board's `vote_cast` receivers count it (with the
     categories given rather than labelled from prompts): all a snapshot reads. No online Elo step."""
     battle = Battle.objects.create(model_a=model_a, model_b=model_b, creator_id="voter-1")
+    return _vote_counted(
+        battle=battle, winner=winner, categories=categories, anony=anony, is_valid=is_valid, **fields
+    )
+
+
+def _vote_counted(*, battle: Battle, winner: str, categories: Sequence[str], **fields: object) -> Vote:
+    """The vote on `battle`, counted and its style stored as `vote_cast`'s receivers do."""
     vote = Vote.objects.create(
         battle=battle,
         winner=winner,
         voter_id="voter-1",
         ip_hash="hash-of-an-ip",
         categories=list(categories),
-        anony=anony,
-        is_valid=is_valid,
         **fields,
     )
     vote_counts_add(vote=vote, battle=battle)
@@ -94,18 +99,7 @@ def answered_vote_make(
     turn = Turn.objects.create(battle=battle, index=0, prompt="Describe the picture.")
     Response.objects.create(turn=turn, side=Side.A, status=Response.Status.DONE, text=answer_a)
     Response.objects.create(turn=turn, side=Side.B, status=Response.Status.DONE, text=answer_b)
-    vote = Vote.objects.create(
-        battle=battle,
-        winner=winner,
-        voter_id="voter-1",
-        ip_hash="hash-of-an-ip",
-        categories=list(categories),
-        anony=anony,
-    )
-    vote_counts_add(vote=vote, battle=battle)
-    vote_style_store(vote=vote, battle=battle)
-    data_versions_bump(VOTES)
-    return vote
+    return _vote_counted(battle=battle, winner=winner, categories=categories, anony=anony)
 
 
 def command_output(command: str, *args: str) -> str:
