@@ -46,9 +46,12 @@ clean-data:
 #   BENCH_DATABASE_URL (a database whose name contains "bench"; dropped and created) and BENCH_REDIS_URL
 #   with BENCH_REDIS_DB_OFFSET (databases n..n+2, emptied; default 13), else embedded ones in .data/bench;
 # - bench/snapshot_bench.py on that stack's scratch database (it replaces the arena data there; it reads
-#   the database from BENCH_DATABASE_URL, and DATABASE_URL is set to the same for the scripts that read it).
+#   the database from BENCH_DATABASE_URL, and DATABASE_URL is set to the same for the scripts that read it);
+# - Lighthouse (mobile) on the public pages of a fresh stack (bench/lighthouse.py; npm installs Lighthouse
+#   into bench/lighthouse/node_modules on first use, Debian's Chromium runs it; BENCH_LIGHTHOUSE_ARGS).
 BENCH_VENV ?= .venv-bench
 BENCH_LOAD_ARGS ?=
+BENCH_LIGHTHOUSE_ARGS ?=
 
 $(BENCH_VENV)/.installed: bench/requirements.txt
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
@@ -60,3 +63,4 @@ bench: $(STAMP) $(BENCH_VENV)/.installed
 	$(PY) bench/run.py $(BENCH_LOAD_ARGS)
 	$(PY) bench/stack.py database -- sh -c 'DATABASE_URL="$$BENCH_SCRATCH_DATABASE_URL" \
 		BENCH_DATABASE_URL="$$BENCH_SCRATCH_DATABASE_URL" $(PY) bench/snapshot_bench.py'
+	$(PY) bench/lighthouse.py $(BENCH_LIGHTHOUSE_ARGS)
