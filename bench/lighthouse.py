@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--votes", type=int, default=600)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--only", default="", help="comma-separated paths, e.g. /leaderboard/charts/")
     args = parser.parse_args(argv)
     if not shutil.which(CHROMIUM):
         raise SystemExit(f"{CHROMIUM} is missing: apt-get install -y chromium")
@@ -177,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     with stack_running(instant_models=6) as info:
         seed(info, "votes", "--count", str(args.votes))
         pages = ["/", "/leaderboard/", "/leaderboard/charts/", f"/models/{info.slugs('instant')[0]}/"]
+        if args.only:
+            pages = [page for page in pages if page in args.only.split(",")]
         out_dir = Path(info.data_dir) / "lighthouse"
         out_dir.mkdir(parents=True, exist_ok=True)
         results: dict[str, dict[str, Any]] = {}
