@@ -22,9 +22,19 @@ class TurnInline(admin.TabularInline):
 
 @admin.register(Battle)
 class BattleAdmin(admin.ModelAdmin):
-    list_display = ["id", "model_a", "model_b", "created_at"]
+    list_display = ["id", "model_a", "model_b", "created_at", "abandoned_at"]
     list_select_related = ["model_a", "model_b"]
-    readonly_fields = ["id", "model_a", "model_b", "creator_id", "ip_hash", "retry_of", "created_at"]
+    # Abandoning goes through `battle_abandon`, which also stops the battle's answers.
+    readonly_fields = [
+        "id",
+        "model_a",
+        "model_b",
+        "creator_id",
+        "ip_hash",
+        "retry_of",
+        "created_at",
+        "abandoned_at",
+    ]
     inlines = [TurnInline]
 
 

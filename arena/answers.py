@@ -22,6 +22,7 @@ from arena.leases import answer_lease_hold
 from arena.media import media_asset_read
 from arena.models import Battle, Model, Response, Side, Turn, TurnAttachment
 from arena.waiting import (
+    answer_duration_record,
     answer_stale_after_s,
     waiting_line_dequeue,
     waiting_line_join,
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 NO_WORKER_FAILURE = "No worker answered for this model in time."
 WORKER_LOST_FAILURE = "The worker running this model stopped while answering."
+ABANDONED_FAILURE = "You left this battle before this answer finished."
 
 
 def answer_stream_key(*, battle_id: object, turn: int, side: str) -> str:
@@ -145,7 +147,7 @@ def answer_generate(*, response_id: int) -> None:
             streaming.update(text=stream.text)
             last_persist = now
 
-    with answer_lease_hold(response_id=response.pk):
+    with answer_lease_hold(response_id=response.pk) as lost:
         outcome = generation_run(
             model=ModelSpec(key=model.slug, kind=model.adapter_kind, config=model.adapter_config),
             conversation=conversation_build(response=response),
@@ -157,7 +159,12 @@ def answer_generate(*, response_id: int) -> None:
             stats=stats,
             on_chunk=on_chunk,
             time_limit_s=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+            cancel=lost,
         )
+    if outcome.cancelled:
+        # Abandoned by its voter or failed by the sweep: stored and told already, and the slot is free.
+        logger.info("answer %s stopped: it is no longer streaming", response.pk)
+        return
     error = None if outcome.error is None else _message_scrub(outcome.error, model=model)
     answer_timing_observe(
         model=model.slug,
@@ -184,6 +191,9 @@ def answer_generate(*, response_id: int) -> None:
         logger.warning(
             "answer %s is stored, but the channel layer did not take its end", response.pk, exc_info=True
         )
+    # After the end is sent, so that the voter does not wait for it.
+    if stats.started_at is not None and stats.finished_at is not None:
+        answer_duration_record(slug=model.slug, seconds=stats.finished_at - stats.started_at)
 
 
 def _battle_state_announce(*, battle: Battle) -> None:

@@ -67,8 +67,15 @@ def _image_from_upload(image: UploadedFile | None) -> list[MediaAsset]:
 
 
 def _battle_created(battle: Battle) -> dict[str, Any]:
-    payload = selectors.battle_payload(battle=selectors.battle_get(battle_id=battle.pk))
+    payload = selectors.battle_payload(battle=selectors.battle_get(battle_id=battle.pk), viewer_id=None)
     return {"id": payload["id"], "state": payload["state"], "stream": f"/ws/battles/{battle.pk}/"}
+
+
+def _battle_seen(request: HttpRequest, battle_id: uuid.UUID) -> dict[str, Any]:
+    """The battle as the requesting session's voter may see it."""
+    return selectors.battle_payload(
+        battle=selectors.battle_get(battle_id=battle_id), viewer_id=voter_id_get(request=request)
+    )
 
 
 def _reveal(reveal: VoteReveal | None) -> dict[str, RatingChange] | None:
@@ -113,10 +120,12 @@ def battle_create(
 
 
 @router.get(
-    "/battles/{uuid:battle_id}", response={200: dict[str, Any], 404: ErrorOut}, summary="A battle's state"
+    "/battles/{uuid:battle_id}",
+    response={200: dict[str, Any], 404: ErrorOut},
+    summary="A battle's state, for anyone with its id; only its creator may act on it",
 )
 def battle_detail(request: HttpRequest, battle_id: uuid.UUID) -> dict[str, Any]:
-    return selectors.battle_payload(battle=selectors.battle_get(battle_id=battle_id))
+    return _battle_seen(request, battle_id)
 
 
 @router.post(
@@ -137,7 +146,7 @@ def battle_turn_create(
         prompt=prompt,
         attachments=_image_from_upload(image),
     )
-    return Status(201, selectors.battle_payload(battle=selectors.battle_get(battle_id=battle_id)))
+    return Status(201, _battle_seen(request, battle_id))
 
 
 @router.post(
@@ -162,9 +171,20 @@ def battle_vote(request: HttpRequest, battle_id: uuid.UUID, payload: VoteIn) -> 
 
 
 @router.post(
+    "/battles/{uuid:battle_id}/abandon",
+    response={200: dict[str, Any], 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Leave a battle: its unfinished answers stop, and it takes no vote",
+)
+def battle_abandon(request: HttpRequest, battle_id: uuid.UUID) -> dict[str, Any]:
+    csrf_require(request=request)
+    services.battle_abandon(battle_id=battle_id, voter_id=voter_id_get(request=request))
+    return _battle_seen(request, battle_id)
+
+
+@router.post(
     "/battles/{uuid:battle_id}/retry",
     response={201: BattleCreatedOut, 403: ErrorOut, 404: ErrorOut, 503: ErrorOut},
-    summary="Put the same prompt to a new pair",
+    summary="Put the same prompt to a new pair (the original, unless voted on, is abandoned)",
 )
 def battle_retry(request: HttpRequest, battle_id: uuid.UUID) -> Status[dict[str, Any]]:
     csrf_require(request=request)

@@ -5,7 +5,9 @@ expiry sweep fails it once `ARENA_ANSWER_LEASE_S` has passed without a renewal: 
 error and can retry within seconds, not after the broker's redelivery timeout.
 
 One thread per worker process renews every answer the process holds, in one UPDATE: the cost is one
-statement every `ARENA_ANSWER_HEARTBEAT_S` per process, however many answers stream.
+statement every `ARENA_ANSWER_HEARTBEAT_S` per process, however many answers stream. The same
+statement says which answers are no longer streaming (abandoned by their voter, or failed by the
+sweep): their holders' events are set, so their generations stop within a heartbeat.
 """
 
 from __future__ import annotations
@@ -23,22 +25,25 @@ from arena.models import Response
 
 logger = logging.getLogger(__name__)
 
-_held: set[int] = set()
+_held: dict[int, threading.Event] = {}
 _lock = threading.Lock()
 _renewer: threading.Thread | None = None
 
 
 @contextlib.contextmanager
-def answer_lease_hold(*, response_id: int) -> Iterator[None]:
-    """Renew the answer's lease for as long as the block runs."""
+def answer_lease_hold(*, response_id: int) -> Iterator[threading.Event]:
+    """Renew the answer's lease for as long as the block runs; the event yielded is set once a renewal
+    finds the answer no longer streaming, and whatever the block is generating should stop."""
+    lost = threading.Event()
     with _lock:
-        _held.add(response_id)
+        _held[response_id] = lost
         _renewer_ensure()
     try:
-        yield
+        yield lost
     finally:
         with _lock:
-            _held.discard(response_id)
+            if _held.get(response_id) is lost:
+                del _held[response_id]
 
 
 def _renewer_ensure() -> None:
@@ -49,22 +54,36 @@ def _renewer_ensure() -> None:
         _renewer.start()
 
 
+# The ORM's update() says how many rows it changed, not which: RETURNING does both in one statement.
+_RENEW_SQL = "UPDATE arena_response SET heartbeat_at = %s WHERE id = ANY(%s) AND status = %s RETURNING id"
+
+
+def _streaming_renew(*, response_ids: list[int]) -> set[int]:
+    """Renew those of the answers still streaming, and say which they were."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RENEW_SQL, [timezone.now(), response_ids, Response.Status.STREAMING])
+        return {int(row[0]) for row in cursor.fetchall()}
+
+
 def answer_leases_renew() -> int:
-    """Renew the leases this process holds now; how many answers were renewed."""
+    """Renew the leases this process holds now; how many answers were renewed. The holders of those
+    no longer streaming are told to stop."""
     with _lock:
-        held = list(_held)
+        held = dict(_held)
     if not held:
         return 0
     try:
-        return Response.objects.filter(pk__in=held, status=Response.Status.STREAMING).update(
-            heartbeat_at=timezone.now()
-        )
+        renewed = _streaming_renew(response_ids=list(held))
     except DatabaseError:
         # The next renewal tries again; a database down for a whole lease fails the answers, as it should.
         logger.warning("could not renew the leases of %d answers", len(held), exc_info=True)
         return 0
     finally:
         connection.close()  # back to the pool: this thread sleeps far longer than it works
+    for response_id, lost in held.items():
+        if response_id not in renewed:
+            lost.set()
+    return len(renewed)
 
 
 def _renew_forever() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 
@@ -20,6 +22,21 @@ class AdapterKind(models.TextChoices):
     TRANSFORMERS = "transformers", "transformers (local)"
     OPENAI = "openai", "OpenAI-compatible HTTP"
     SCRIPTED = "scripted", "Scripted (demo, benchmarks, tests)"
+
+
+def model_links_validate(value: object) -> None:
+    """A model's links: a list of {"label": ..., "url": "http(s)://..."}; its public page shows them."""
+    if not isinstance(value, list):
+        raise ValidationError("Links must be a list of {label, url} objects.")
+    for link in value:
+        if not isinstance(link, dict) or set(link) != {"label", "url"}:
+            raise ValidationError('Each link must be an object with exactly "label" and "url".')
+        label, url = link["label"], link["url"]
+        if not isinstance(label, str) or not label.strip():
+            raise ValidationError("Each link needs a label.")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise ValidationError(f"The link {label!r} must start with https:// or http://.")
+        URLValidator(schemes=["http", "https"])(url)
 
 
 class Model(models.Model):
@@ -38,6 +55,9 @@ class Model(models.Model):
     adapter_config = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     sampling_weight = models.FloatField(default=1.0)
+    # Shown on the model's public page (/models/<slug>/): Markdown, rendered there sanitised.
+    description = models.TextField(blank=True)
+    links = models.JSONField(default=list, blank=True, validators=[model_links_validate])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -83,6 +103,8 @@ class Battle(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set once by `arena.services.battle_abandon`: its unfinished answers failed, no vote or turn after it.
+    abandoned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

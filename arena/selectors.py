@@ -53,7 +53,10 @@ def _vote_of(battle: Battle) -> Vote | None:
 
 
 def battle_state(*, battle: Battle) -> str:
-    """generating, ready (can vote), failed (a side of the latest turn failed) or voted."""
+    """generating, ready (can vote), failed (a side of the latest turn failed), voted, or abandoned
+    (its creator left it: what was unfinished then failed)."""
+    if battle.abandoned_at is not None:
+        return "abandoned"
     turns = list(battle.turns.all())
     statuses = {response.status for response in turns[-1].responses.all()} if turns else set()
     if statuses - set(Response.FINISHED):
@@ -75,17 +78,21 @@ def _response_payload(response: Response) -> dict[str, Any]:
     }
 
 
-def battle_payload(*, battle: Battle) -> dict[str, Any]:
-    """The public state of a battle; `models` stays null until the vote."""
+def battle_payload(*, battle: Battle, viewer_id: str | None) -> dict[str, Any]:
+    """The state of a battle as `viewer_id` (a voter id) may see it: anyone with the link reads it, only
+    its creator may act on it; `models` stays null until the vote."""
     state = battle_state(battle=battle)
     vote = _vote_of(battle)
     turns = list(battle.turns.all())
+    is_creator = viewer_id is not None and viewer_id == battle.creator_id
     return {
         "id": str(battle.id),
         "state": state,
         "max_turns": settings.ARENA_MAX_TURNS,
-        "can_vote": state == "ready",
-        "can_follow_up": state == "ready" and len(turns) < settings.ARENA_MAX_TURNS,
+        "is_creator": is_creator,
+        "can_vote": is_creator and state == "ready",
+        "can_follow_up": is_creator and state == "ready" and len(turns) < settings.ARENA_MAX_TURNS,
+        "can_abandon": is_creator and state not in ("voted", "abandoned"),
         "turns": [
             {
                 "index": turn.index,

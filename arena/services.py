@@ -1,21 +1,31 @@
-"""Changes to arena data: start a battle, ask a follow-up, vote, retry."""
+"""Changes to arena data: start a battle, ask a follow-up, vote, abandon, retry."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from arena import signals
-from arena.answers import responses_enqueue
+from arena.answers import ABANDONED_FAILURE, responses_enqueue
 from arena.models import Battle, MediaAsset, Model, Response, Side, Turn, TurnAttachment, Vote, Winner
 from arena.pairing import pair_draw
+from arena.waiting import waiting_line_leave, waiting_places_tell
 from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from core.metrics import battle_started_count, vote_cast_count
+from core.realtime import STREAM_EVENT, battle_group, group_send
+
+logger = logging.getLogger(__name__)
+
+ABANDONED_CONFLICT = "This battle was abandoned; start a new round."
 
 
 def _prompt_clean(prompt: str) -> str:
@@ -61,7 +71,12 @@ def battle_create(
     return battle
 
 
-def _battle_locked(*, battle_id: uuid.UUID | str, voter_id: str) -> Battle:
+def _battle_locked(
+    *,
+    battle_id: uuid.UUID | str,
+    voter_id: str,
+    refusal: str = "Only the person who started this battle can continue or vote on it.",
+) -> Battle:
     battle = (
         Battle.objects.select_for_update(of=("self",))
         .select_related("model_a", "model_b")
@@ -71,7 +86,7 @@ def _battle_locked(*, battle_id: uuid.UUID | str, voter_id: str) -> Battle:
     if battle is None:
         raise NotFound("There is no such battle.")
     if battle.creator_id != voter_id:
-        raise NotAllowed("Only the person who started this battle can continue or vote on it.")
+        raise NotAllowed(refusal)
     return battle
 
 
@@ -101,6 +116,8 @@ def turn_append(
     prompt = _prompt_clean(prompt)
     with transaction.atomic():
         battle = _battle_locked(battle_id=battle_id, voter_id=voter_id)
+        if battle.abandoned_at is not None:
+            raise Conflict(ABANDONED_CONFLICT)
         if Vote.objects.filter(battle=battle).exists():
             raise Conflict("This battle has been voted on; start a new round to ask more.")
         latest = _latest_responses_check(battle=battle, action="ask a follow-up")
@@ -129,6 +146,8 @@ def vote_cast(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str, winner
         raise InvalidInput(f"The winner must be one of {choices}.")
     with transaction.atomic():
         battle = _battle_locked(battle_id=battle_id, voter_id=voter_id)
+        if battle.abandoned_at is not None:
+            raise Conflict(ABANDONED_CONFLICT)
         if Vote.objects.filter(battle=battle).exists():
             raise Conflict("This battle already has a vote.")
         _latest_responses_check(battle=battle, action="vote")
@@ -162,19 +181,97 @@ def vote_invalidate(*, vote_id: int, reason: str = "") -> bool:
     return True
 
 
-def battle_retry(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str) -> Battle:
-    """The same first prompt and attachments, put to a freshly drawn pair."""
-    battle = Battle.objects.filter(pk=battle_id).first()
-    if battle is None:
-        raise NotFound("There is no such battle.")
-    if battle.creator_id != voter_id:
-        raise NotAllowed("Only the person who started this battle can retry it.")
-    first = battle.turns.order_by("index").first()
-    assert first is not None
-    attachments = [link.asset for link in TurnAttachment.objects.filter(turn=first).select_related("asset")]
-    return battle_create(
-        prompt=first.prompt, attachments=attachments, creator_id=voter_id, ip_hash=ip_hash, retry_of=battle
+def _sent_logged(future: Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("an abandoned battle's socket was not told", exc_info=future.exception())
+
+
+def _abandon_announce(*, battle_id: uuid.UUID, failed: Sequence[tuple[str, int]]) -> None:
+    """Each answer that stopped hears its error, then the battle its state; not waited for, so that a
+    channel layer that cannot be reached costs the request nothing (a socket that joins later reads
+    the stored failures in its `sync`)."""
+    group = battle_group(battle_id=battle_id)
+    previous: Future[None] | None = None
+    messages: list[dict[str, Any]] = [
+        {"event": "error", "side": side, "turn": turn, "message": ABANDONED_FAILURE} for side, turn in failed
+    ]
+    for message in [*messages, {"event": "state", "state": "abandoned"}]:
+        previous = group_send(group=group, message={"type": STREAM_EVENT, **message}, after=previous)
+        previous.add_done_callback(_sent_logged)
+
+
+def _lines_leave(*, waited: dict[str, list[int]]) -> None:
+    for slug, response_ids in waited.items():
+        waiting_line_leave(slug=slug, response_ids=response_ids)
+        waiting_places_tell(slug=slug)
+
+
+def _battle_abandon_locked(*, battle: Battle) -> None:
+    """Within the caller's transaction, `battle` locked and neither voted nor abandoned."""
+    now = timezone.now()
+    battle.abandoned_at = now
+    Battle.objects.filter(pk=battle.pk).update(abandoned_at=now)
+    unfinished = list(
+        Response.objects.select_for_update(of=("self",))
+        .filter(turn__battle=battle, status__in=[Response.Status.QUEUED, Response.Status.STREAMING])
+        .values_list("pk", "side", "status", "turn__index")
     )
+    # A streaming answer's worker sees at its next lease renewal that the answer is no longer
+    # streaming and stops; its own writes are all guarded by status=streaming, so none lands after this.
+    Response.objects.filter(pk__in=[pk for pk, *_ in unfinished]).update(
+        status=Response.Status.FAILED, error=ABANDONED_FAILURE, finished_at=now
+    )
+    waited: dict[str, list[int]] = {}
+    for pk, side, status, _ in unfinished:
+        if status == Response.Status.QUEUED:
+            slug = (battle.model_a if side == Side.A else battle.model_b).slug
+            waited.setdefault(slug, []).append(pk)
+    failed = [(side, turn) for _, side, _, turn in unfinished]
+    transaction.on_commit(partial(_lines_leave, waited=waited))
+    transaction.on_commit(partial(_abandon_announce, battle_id=battle.pk, failed=failed))
+
+
+def battle_abandon(*, battle_id: uuid.UUID | str, voter_id: str) -> Battle:
+    """The creator leaves the battle: its unfinished answers fail and stop, and it takes no vote or
+    turn any more. Abandoning it again changes nothing."""
+    with transaction.atomic():
+        battle = _battle_locked(
+            battle_id=battle_id,
+            voter_id=voter_id,
+            refusal="Only the person who started this battle can abandon it.",
+        )
+        if battle.abandoned_at is not None:
+            return battle
+        if Vote.objects.filter(battle=battle).exists():
+            raise Conflict("This battle has a vote, so it can no longer be abandoned.")
+        _battle_abandon_locked(battle=battle)
+    return battle
+
+
+def battle_retry(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str) -> Battle:
+    """The same first prompt and attachments, put to a freshly drawn pair. The original battle is
+    abandoned with it (unless voted on), so that its answers stop taking workers."""
+    with transaction.atomic():
+        battle = _battle_locked(
+            battle_id=battle_id,
+            voter_id=voter_id,
+            refusal="Only the person who started this battle can retry it.",
+        )
+        first = battle.turns.order_by("index").first()
+        assert first is not None
+        attachments = [
+            link.asset for link in TurnAttachment.objects.filter(turn=first).select_related("asset")
+        ]
+        # In the same transaction: when no new pair can be drawn, the original stays as it was.
+        if battle.abandoned_at is None and not Vote.objects.filter(battle=battle).exists():
+            _battle_abandon_locked(battle=battle)
+        return battle_create(
+            prompt=first.prompt,
+            attachments=attachments,
+            creator_id=voter_id,
+            ip_hash=ip_hash,
+            retry_of=battle,
+        )
 
 
 def model_register(

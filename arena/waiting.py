@@ -10,6 +10,14 @@ A change tells at most the first PLACES_TOLD answers; one further back heard its
 and hears again once it is among the first PLACES_TOLD. Places only shrink, so the last one it heard
 is an upper bound meanwhile.
 
+Each place comes with `eta_s`, an estimate of the seconds until a worker starts that answer: from the
+median of the model's last DURATIONS_KEPT answer durations (a list per model beside its line,
+`answer-durations:model.<slug>`, written by the worker as each answer ends), the answers of the model
+streaming now (while its line is not empty, how many there are is how many worker slots serve it,
+and how long each has run says when it frees its slot; none means slots shared with other models,
+one of which frees halfway through an answer on average), and the place. With no durations yet it is
+null.
+
 The line is a hint: with Redis unreachable nobody hears a place, and nothing else changes. An entry
 left behind by a leave that never arrived (Redis unreachable, a crashed process) is dropped at the
 line's next telling if its answer is no longer queued, and in any case once older than the expiry
@@ -19,14 +27,19 @@ horizon, when the sweep has failed its answer: no ghost stands ahead of everyone
 from __future__ import annotations
 
 import logging
+import statistics
 import time
 import uuid
 from collections.abc import Collection
 from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Final, cast
 
 import redis
 from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
 
 from arena.models import Response, Side
 from core.realtime import STREAM_EVENT, battle_group, group_send
@@ -38,6 +51,9 @@ logger = logging.getLogger(__name__)
 QUEUE_EVENT: Final = "queue"
 PLACES_TOLD: Final = 100
 TAKEN: Final = 0  # the place a worker's answer hears as it leaves the line
+DURATIONS_KEPT: Final = 20
+# A model unused this long estimates from nothing rather than from what its workers were like a day ago.
+_DURATIONS_TTL_S: Final = 24 * 3600
 
 
 def answer_stale_after_s() -> int:
@@ -103,8 +119,71 @@ def waiting_place_get(*, slug: str, response_id: int) -> int | None:
     return int(rank) - int(expired) + 1
 
 
-def _place(*, side: str, turn: int, position: int) -> dict[str, Any]:
-    return {"side": side, "turn": turn, "position": position}
+def _durations_key(slug: str) -> str:
+    return f"answer-durations:{model_queue(slug=slug)}"
+
+
+def answer_duration_record(*, slug: str, seconds: float) -> None:
+    """How long an answer of the model held its worker slot, from start to end: the estimates' history."""
+    key = _durations_key(slug)
+    try:
+        with redis_client_get().pipeline() as pipe:
+            pipe.lpush(key, f"{max(0.0, seconds):.3f}")
+            pipe.ltrim(key, 0, DURATIONS_KEPT - 1)
+            pipe.expire(key, _DURATIONS_TTL_S)
+            pipe.execute()
+    except redis.RedisError:
+        logger.warning("the duration of an answer of %s was not kept", slug, exc_info=True)
+
+
+@dataclass(frozen=True)
+class _Pace:
+    """What the estimates of one model's line are made from, read once per telling."""
+
+    duration_s: float  # a typical answer's, start to end
+    frees_in_s: tuple[float, ...]  # per worker slot serving the model, soonest first: when it frees
+
+
+def _pace_get(*, slug: str) -> _Pace | None:
+    """The model's pace now; None without history (or with Redis unreachable)."""
+    try:
+        raw = cast(list[bytes], redis_client_get().lrange(_durations_key(slug), 0, DURATIONS_KEPT - 1))
+    except redis.RedisError:
+        logger.warning("the answer durations of %s could not be read", slug, exc_info=True)
+        return None
+    if not raw:
+        return None
+    # The median: one answer that ran into the time limit does not move every estimate.
+    duration = statistics.median(float(value) for value in raw)
+    now = timezone.now()
+    # Only answers whose lease is alive: a dead worker's serve nobody.
+    started = Response.objects.filter(
+        Q(side=Side.A, turn__battle__model_a__slug=slug) | Q(side=Side.B, turn__battle__model_b__slug=slug),
+        status=Response.Status.STREAMING,
+        heartbeat_at__gte=now - timedelta(seconds=settings.ARENA_ANSWER_LEASE_S),
+    ).values_list("started_at", flat=True)
+    frees_in = sorted(
+        max(0.0, duration - (now - moment).total_seconds()) for moment in started if moment is not None
+    )
+    # None streaming while answers wait: the slots serving the model are busy with other models'
+    # answers, and one of them frees, on average, halfway through a typical answer.
+    return _Pace(duration_s=duration, frees_in_s=tuple(frees_in) or (duration / 2,))
+
+
+def _eta_s(pace: _Pace | None, position: int) -> int | None:
+    """Seconds until a worker starts the answer at `position`: each slot takes the next in line as it
+    frees and holds it a typical duration, so the line is served slot after slot, round after round."""
+    if pace is None:
+        return None
+    if position <= TAKEN:
+        return 0
+    slots = len(pace.frees_in_s)
+    ahead = position - 1
+    return round(pace.frees_in_s[ahead % slots] + (ahead // slots) * pace.duration_s)
+
+
+def _place(*, side: str, turn: int, position: int, eta_s: int | None) -> dict[str, Any]:
+    return {"side": side, "turn": turn, "position": position, "eta_s": eta_s}
 
 
 def _told(future: Future[None]) -> None:
@@ -112,9 +191,10 @@ def _told(future: Future[None]) -> None:
         logger.warning("a waiting place was not sent", exc_info=future.exception())
 
 
-def _place_send(*, battle_id: uuid.UUID, side: str, turn: int, position: int) -> None:
+def _place_send(*, battle_id: uuid.UUID, side: str, turn: int, position: int, eta_s: int | None) -> None:
     # Not waited for: a worker tells up to PLACES_TOLD battles before it starts its own answer.
-    message = {"type": STREAM_EVENT, "event": QUEUE_EVENT, **_place(side=side, turn=turn, position=position)}
+    place = _place(side=side, turn=turn, position=position, eta_s=eta_s)
+    message = {"type": STREAM_EVENT, "event": QUEUE_EVENT, **place}
     group_send(group=battle_group(battle_id=battle_id), message=message).add_done_callback(_told)
 
 
@@ -123,7 +203,11 @@ def waiting_place_tell(*, slug: str, response: Response) -> None:
     position = waiting_place_get(slug=slug, response_id=response.pk)
     if position is not None:
         _place_send(
-            battle_id=response.turn.battle_id, side=response.side, turn=response.turn.index, position=position
+            battle_id=response.turn.battle_id,
+            side=response.side,
+            turn=response.turn.index,
+            position=position,
+            eta_s=_eta_s(_pace_get(slug=slug), position),
         )
 
 
@@ -142,16 +226,23 @@ def waiting_places_tell(*, slug: str) -> None:
         ).values_list("pk", "turn__battle_id", "side", "turn__index")
     }
     waiting_line_leave(slug=slug, response_ids=[pk for pk in front if pk not in waiting])
+    pace = _pace_get(slug=slug) if waiting else None
     for position, pk in enumerate((pk for pk in front if pk in waiting), start=1):
         battle_id, side, turn = waiting[pk]
-        _place_send(battle_id=battle_id, side=side, turn=turn, position=position)
+        _place_send(
+            battle_id=battle_id, side=side, turn=turn, position=position, eta_s=_eta_s(pace, position)
+        )
 
 
 def waiting_line_dequeue(*, slug: str, response: Response) -> None:
     """A worker took the answer: it leaves the line and hears place 0, the ones behind it their new places."""
     waiting_line_leave(slug=slug, response_ids=[response.pk])
     _place_send(
-        battle_id=response.turn.battle_id, side=response.side, turn=response.turn.index, position=TAKEN
+        battle_id=response.turn.battle_id,
+        side=response.side,
+        turn=response.turn.index,
+        position=TAKEN,
+        eta_s=0,
     )
     waiting_places_tell(slug=slug)
 
@@ -166,7 +257,11 @@ def waiting_places_of_battle(*, battle_id: uuid.UUID) -> list[dict[str, Any]]:
     )[: len(Side.values)]:
         if status != Response.Status.QUEUED:
             continue
-        position = waiting_place_get(slug=slug_a if side == Side.A else slug_b, response_id=pk)
+        slug = slug_a if side == Side.A else slug_b
+        position = waiting_place_get(slug=slug, response_id=pk)
         if position is not None:
-            messages.append({"type": QUEUE_EVENT, **_place(side=side, turn=turn, position=position)})
+            eta_s = _eta_s(_pace_get(slug=slug), position)
+            messages.append(
+                {"type": QUEUE_EVENT, **_place(side=side, turn=turn, position=position, eta_s=eta_s)}
+            )
     return messages

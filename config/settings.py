@@ -340,6 +340,9 @@ ARENA_TEMPERATURE = env.float("ARENA_TEMPERATURE", default=0.7)
 ARENA_TOP_P = env.float("ARENA_TOP_P", default=1.0)
 ARENA_STREAM_INTERVAL_S = env.float("ARENA_STREAM_INTERVAL_S", default=0.05)
 ARENA_PERSIST_INTERVAL_S = env.float("ARENA_PERSIST_INTERVAL_S", default=0.5)
+# After this many seconds without a first word from a side, the battle page says the model is slow
+# and offers a new pair.
+ARENA_SLOW_NOTICE_S = env.float("ARENA_SLOW_NOTICE_S", default=20.0)
 # A streaming answer's worker renews its lease every HEARTBEAT seconds; the expiry sweep (every
 # SWEEP seconds) fails one unrenewed for LEASE seconds. So a dead worker's answer fails within
 # LEASE + SWEEP seconds (20 by default), however long a healthy answer or a model load takes.

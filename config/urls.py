@@ -5,7 +5,7 @@ from django.utils.functional import lazy
 from django.views.generic.base import RedirectView
 
 from arena.health import MODELS_SERVED_CHECK, model_queues_listed
-from arena.views import battle_page
+from arena.views import battle_page, battle_permalink_page
 from config.api import api
 from core.health import CORE_CHECKS, healthz, readiness_view
 from core.metrics import metrics_view
@@ -15,15 +15,18 @@ from leaderboard.boards.general_level.views import (
     general_level_model_page,
     general_level_page,
 )
+from leaderboard.boards.model.views import model_page
 
 urlpatterns = [
     path("", battle_page, name="battle"),
+    path("battles/<uuid:battle_id>/", battle_permalink_page, name="battle-permalink"),
     path("leaderboard/", arena_board_page, name="leaderboard"),
     path("leaderboard/fragment/", arena_board_fragment, name="leaderboard-fragment"),
     path("leaderboard/charts/", arena_charts_page, name="leaderboard-charts"),
     path("leaderboard/general-level/", general_level_page, name="general-level"),
     path("leaderboard/general-level/fragment/", general_level_fragment, name="general-level-fragment"),
     path("leaderboard/general-level/<str:key>/", general_level_model_page, name="general-level-model"),
+    path("models/<slug:slug>/", model_page, name="model-page"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     # Lazy: the hashed name is looked up in the static manifest when asked, not when URLs load.

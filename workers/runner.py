@@ -39,6 +39,8 @@ class GenerationOutcome:
     # A sentence for people, None on success. An adapter's own message may name the model:
     # callers that must keep it anonymous scrub it.
     error: str | None
+    # The caller set `cancel`: the generation stopped where it was, and what it gave is not an answer.
+    cancelled: bool = False
 
 
 class _TimeLimitReached(Exception):
@@ -53,10 +55,15 @@ def generation_run(
     stats: GenerationStats,
     on_chunk: Callable[[str], None],
     time_limit_s: float,
+    cancel: threading.Event | None = None,
 ) -> GenerationOutcome:
-    """Stream the model's answer into `on_chunk`; never raises for a failure of the model."""
-    cancel = threading.Event()
+    """Stream the model's answer into `on_chunk`; never raises for a failure of the model.
+
+    Setting `cancel` (from any thread) stops the generation at the adapter's next chance to look.
+    """
+    cancel = cancel if cancel is not None else threading.Event()
     deadline = time.monotonic() + time_limit_s
+    error: str | None = None
     try:
         adapter = adapter_get(
             key=model.key,
@@ -68,23 +75,28 @@ def generation_run(
         for chunk in adapter.stream(conversation, params, stats=stats, cancel=cancel):
             on_chunk(chunk)
             if time.monotonic() > deadline:
-                cancel.set()
                 raise _TimeLimitReached
     except AdapterError as exc:
-        return GenerationOutcome(error=str(exc))
+        error = str(exc)
     except _TimeLimitReached:
-        return GenerationOutcome(error=TIMEOUT_FAILURE)
+        error = TIMEOUT_FAILURE
     except Exception as exc:
         from celery.exceptions import SoftTimeLimitExceeded
 
-        cancel.set()
         if isinstance(exc, SoftTimeLimitExceeded):
-            return GenerationOutcome(error=TIMEOUT_FAILURE)
-        logger.exception("generation failed for %s", model.key)
-        return GenerationOutcome(error=GENERIC_FAILURE)
+            error = TIMEOUT_FAILURE
+        else:
+            logger.exception("generation failed for %s", model.key)
+            error = GENERIC_FAILURE
     finally:
         stats.mark_finished()
-    return GenerationOutcome(error=None)
+    # Read before this function sets it below: only the caller's cancel makes the outcome a cancel.
+    if cancel.is_set():
+        return GenerationOutcome(error=None, cancelled=True)
+    if error is not None:
+        # Whatever the adapter still runs on its own threads (a local generation) stops too.
+        cancel.set()
+    return GenerationOutcome(error=error)
 
 
 def torch_threads_limit(threads: int) -> None:

@@ -1,9 +1,14 @@
-/* Arena Hub — blind battle page.
+/* Arena Hub — blind battle page, at / (a new battle) and /battles/<id>/ (one battle).
  *
  * Plain ES2020; needs static/core/socket.js, loaded before it, and uses
  * static/arena/markdown.js where it loaded. Talks only to the REST API under /api/v1
  * and the battle WebSocket. Model output and prompts reach the page only through
  * ArenaMarkdown (sanitised Markdown) or, without it, as text; never as raw HTML.
+ *
+ * The address is the battle: starting one (or a retry) pushes /battles/<id>/, a new round
+ * pushes /. Loading such an address, and Back or Forward to one, rebuilds the battle from
+ * GET /api/v1/battles/<id> and, while it is unfinished, its socket (which replays the text
+ * streamed so far to a late joiner).
  */
 (() => {
   "use strict";
@@ -19,12 +24,15 @@
   const EXT_TYPES = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", webp: "image/webp", gif: "image/gif" };
   const DEFAULT_HINT = "Enter to send · Shift+Enter for a new line";
   const DEFAULT_PLACEHOLDER = "Ask anything — e.g. “What is unusual about this picture?”";
+  const BATTLE_PATH = /^\/battles\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/?$/i;
+  const VOTE_WORDS = { model_a: "A is better", model_b: "B is better", tie: "a tie", "tie (bothbad)": "both are bad" };
 
   const cfg = {
     maxTurns: parseInt(root.dataset.maxTurns, 10) || 1,
     maxUploadBytes: parseInt(root.dataset.maxUploadBytes, 10) || 0,
     acceptedTypes: (root.dataset.acceptedTypes || "image/png,image/jpeg,image/webp,image/gif")
       .split(",").map((s) => s.trim().toLowerCase()).filter(Boolean),
+    slowNoticeMs: (parseFloat(root.dataset.slowNoticeS) || 20) * 1000,
   };
 
   const byId = (id) => document.getElementById(id);
@@ -49,7 +57,9 @@
     voteLabel: byId("vote-label"),
     votes: ["vote-a", "vote-b", "vote-tie", "vote-bothbad"].map(byId),
     retry: byId("retry"),
+    abandon: byId("abandon"),
     newRound: byId("new-round"),
+    viewerNote: byId("viewer-note"),
     announcer: byId("announcer"),
     panes: {},
   };
@@ -64,7 +74,10 @@
       name: pane.querySelector(".model-name"),
       meta: pane.querySelector(".model-meta"),
       elo: pane.querySelector(".elo-change"),
-      stick: true,
+      stick: true, // follow the end of the answer as it grows
+      lastTop: 0,
+      autoTop: null, // where our own last scroll put it, to tell it from the reader's
+      holding: false, // a finger or the mouse is on the pane: never scroll under it
     };
   }
 
@@ -73,6 +86,7 @@
   let sessionReady = refreshSession();
   let file = null; // the selected image (File/Blob)
   let fileUrl = ""; // object URL of its preview
+  let fileCheck = null; // the decoding check of a file just chosen (a Promise), until it is settled
   let battle = null; // the battle on screen, see startBattleView()
   let busy = false; // a create / follow-up / retry request is in flight
   let votePending = false;
@@ -197,8 +211,34 @@
     el.disabled = disabled;
     if (hadFocus && fallback) {
       if (fallback === ui.prompt) focusAfterSend();
-      else fallback.focus();
+      else fallback.focus({ preventScroll: true });
     }
+  }
+
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  /** One of the page's inline SVG symbols (templates/arena/battle.html), hidden from assistive tech. */
+  function icon(name) {
+    const svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("class", "icon");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    const use = document.createElementNS(SVG_NS, "use");
+    use.setAttribute("href", "#icon-" + name);
+    svg.append(use);
+    return svg;
+  }
+
+  // ---------------------------------------------------------------- address
+  function battleIdOf(path) {
+    const m = BATTLE_PATH.exec(path || "");
+    return m ? m[1].toLowerCase() : null;
+  }
+  const battlePath = (id) => (id ? `/battles/${encodeURIComponent(id)}/` : "/");
+  /** Makes the address show `id` (null: a new battle), as a new history entry unless it already does. */
+  function showAddress(id) {
+    const path = battlePath(id);
+    if (location.pathname === path) history.replaceState({ battle: id }, "", path);
+    else history.pushState({ battle: id }, "", path);
   }
 
   // ---------------------------------------------------------------- image input
@@ -207,6 +247,31 @@
     if (t) return t;
     const ext = ((f.name || "").split(".").pop() || "").toLowerCase();
     return EXT_TYPES[ext] || "";
+  }
+
+  /** Whether the browser can decode `f` as an image: a file named .png that is not one fails here,
+   * before it is uploaded, instead of at the server. */
+  async function decodable(f) {
+    if (typeof window.createImageBitmap === "function") {
+      try {
+        const bitmap = await window.createImageBitmap(f);
+        if (bitmap.close) bitmap.close();
+        return true;
+      } catch (_) {
+        return false;
+      }
+    }
+    const url = URL.createObjectURL(f);
+    try {
+      const img = new Image();
+      img.src = url;
+      await img.decode();
+      return true;
+    } catch (_) {
+      return false;
+    } finally {
+      URL.revokeObjectURL(url);
+    }
   }
 
   function acceptFile(f) {
@@ -224,8 +289,18 @@
       showError(`${name} is ${fmtBytes(f.size)} — the limit is ${fmtBytes(cfg.maxUploadBytes)}. Please choose a smaller image.`);
       return;
     }
-    clearError();
-    setFile(f);
+    const check = decodable(f).then((ok) => {
+      if (fileCheck !== check) return; // another file was chosen meanwhile
+      fileCheck = null;
+      if (!ok) {
+        showError(`${name} can’t be read as an image — the file may be damaged or not really a ${typesLabel()} image. Please choose another.`);
+        if (!file) ui.fileInput.value = "";
+        return;
+      }
+      clearError();
+      setFile(f);
+    });
+    fileCheck = check;
   }
 
   function setFile(f) {
@@ -255,14 +330,13 @@
   ui.fileInput.addEventListener("change", () => {
     const f = ui.fileInput.files && ui.fileInput.files[0];
     if (f) acceptFile(f);
-    if (!file) ui.fileInput.value = "";
+    else if (!file) ui.fileInput.value = "";
   });
   ui.removeImage.addEventListener("click", () => {
     setFile(null);
     announce("Image removed.");
     ui.fileInput.focus();
   });
-
   const hasFiles = (e) => !!e.dataTransfer && Array.from(e.dataTransfer.types || []).includes("Files");
   let dragDepth = 0;
   window.addEventListener("dragenter", (e) => {
@@ -304,13 +378,17 @@
 
   // ---------------------------------------------------------------- battle model
   function newSide() {
-    // place: where the answer stands in its model's waiting line (0: a worker took it), null if unknown.
-    return { text: "", len: 0, status: "queued", error: null, place: null };
+    // place: where the answer stands in its model's waiting line (0: a worker took it), null if unknown;
+    // eta: the server's estimate, in seconds, of the wait until a worker starts it (null: none).
+    return { text: "", len: 0, status: "queued", error: null, place: null, eta: null };
   }
   function ensureTurn(b, index) {
     const i = Number.isInteger(index) && index >= 0 ? index : Math.max(0, b.turns.length - 1);
     while (b.turns.length <= i) {
-      b.turns.push({ index: b.turns.length, prompt: "", imageUrl: null, sides: { a: newSide(), b: newSide() }, announced: false });
+      b.turns.push({
+        index: b.turns.length, prompt: "", imageUrl: null, sides: { a: newSide(), b: newSide() },
+        announced: false, slow: false, slowTimer: 0,
+      });
     }
     return b.turns[i];
   }
@@ -320,23 +398,30 @@
   const bothDone = (t) => !!t && SIDES.every((k) => t.sides[k].status === "done");
   const anyFailed = (t) => !!t && SIDES.some((k) => t.sides[k].status === "failed");
   const isVoted = (b) => !!b && (b.state === "voted" || !!b.vote);
+  const isAbandoned = (b) => !!b && b.state === "abandoned";
+  /** Someone else's battle: shown, but only its creator may vote or continue. */
+  const readOnly = (b) => !!b && b.isCreator === false;
+  /** Nothing more can happen to it from this page. */
+  const settled = (b) => !!b && (!!b.gone || b.loading || isVoted(b) || isAbandoned(b) || readOnly(b));
   /** The server's can_vote/can_follow_up flags apply only if they were computed for the turn we show, finished. */
   const flagsCurrent = (b) => !!b.flags && b.flags.turns === b.turns.length && b.flags.terminal;
 
   function canVoteNow(b) {
-    if (!b || b.gone || isVoted(b) || !bothTerminal(latest(b))) return false;
+    if (!b || settled(b) || !bothTerminal(latest(b))) return false;
     return flagsCurrent(b) ? b.flags.canVote : true;
   }
   function canFollowUpNow(b) {
-    if (!b || b.gone || isVoted(b) || b.state === "failed" || !bothDone(latest(b)) || b.turns.length >= b.maxTurns) return false;
+    if (!b || settled(b) || b.state === "failed" || !bothDone(latest(b)) || b.turns.length >= b.maxTurns) return false;
     return flagsCurrent(b) ? b.flags.canFollowUp : true;
   }
   function followUpClosed(b) {
     const t = latest(b);
-    return !!b.gone || isVoted(b) || b.state === "failed" || anyFailed(t) || b.turns.length >= b.maxTurns ||
+    return settled(b) || b.state === "failed" || anyFailed(t) || b.turns.length >= b.maxTurns ||
       (bothDone(t) && flagsCurrent(b) && !b.flags.canFollowUp);
   }
-  const needsLive = (b) => !isVoted(b) && (b.state === "generating" || b.turns.some((t) => !bothTerminal(t)));
+  const canAbandon = (b) => !!b && !settled(b) && b.canAbandon !== false;
+  const needsLive = (b) => !!b && !b.gone && !isVoted(b) && !isAbandoned(b) &&
+    (b.state === "generating" || b.turns.some((t) => !bothTerminal(t)));
 
   // ---------------------------------------------------------------- rendering
   function makeTurnDom(index) {
@@ -354,6 +439,19 @@
     const place = document.createElement("p");
     place.className = "turn-place";
     place.setAttribute("aria-live", "polite");
+    const eta = document.createElement("p");
+    eta.className = "turn-eta";
+    const slow = document.createElement("div");
+    slow.className = "turn-slow";
+    slow.hidden = true;
+    const slowText = document.createElement("p");
+    slowText.className = "turn-slow__text";
+    const slowRetry = document.createElement("button");
+    slowRetry.type = "button";
+    slowRetry.className = "btn btn--secondary btn--small turn-slow__retry";
+    slowRetry.append(icon("retry"), document.createTextNode("Try a new pair"));
+    slowRetry.addEventListener("click", () => retry());
+    slow.append(slowText, slowRetry);
     const actions = document.createElement("div");
     actions.className = "turn-actions";
     const copy = document.createElement("button");
@@ -366,17 +464,20 @@
     copied.setAttribute("role", "status");
     copied.setAttribute("aria-live", "polite");
     actions.append(copy, copied);
-    turn.append(prompt, place, answer, actions, error);
-    const d = { turn, prompt, place, answer, error, renderedLen: 0, status: "", source: "", promptSource: null };
+    turn.append(prompt, place, eta, slow, answer, actions, error);
+    const d = {
+      turn, prompt, place, eta, slow, slowText, slowRetry, answer, error,
+      renderedLen: 0, status: "", source: "", promptSource: null,
+    };
     copy.addEventListener("click", () => copyAnswer(d.source, copied));
     return d;
   }
 
   /** Model text and prompts as sanitised Markdown; plain text if markdown.js did not load. */
-  function showText(el, text, streaming) {
+  function showText(el, text, streaming, after) {
     const md = window.ArenaMarkdown;
     if (!md) el.textContent = text;
-    else if (streaming) md.renderSoon(el, text);
+    else if (streaming) md.renderSoon(el, text, after);
     else md.renderInto(el, text);
   }
 
@@ -405,10 +506,19 @@
     const teen = n % 100 >= 11 && n % 100 <= 13;
     return n + (teen ? "th" : { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th");
   }
-  /** What the pane says while the answer waits in line, until its first text; "" once there is nothing to say. */
+  const waiting = (s) => s.status === "queued" && s.len === 0;
+  /** What the pane says while the answer waits for a worker, until its first text; "" once there is nothing to say. */
   function placeLabel(s) {
-    if (s.status !== "queued" || s.len > 0 || !Number.isInteger(s.place) || s.place < 1) return "";
+    if (!waiting(s)) return "";
+    if (!Number.isInteger(s.place) || s.place < 1) return "Waiting for a free worker…";
     return "Waiting for a free worker — " + (s.place === 1 ? "next in line" : ordinal(s.place) + " in line");
+  }
+  function etaLabel(s) {
+    if (!waiting(s) || !Number.isInteger(s.place) || s.place < 1 || !Number.isFinite(s.eta) || s.eta < 0) return "";
+    if (s.eta < 5) return "It should start in a few seconds.";
+    if (s.eta < 90) return `About ${Math.round(s.eta / 5) * 5} seconds until it starts.`;
+    const min = Math.round(s.eta / 60);
+    return `About ${min} minute${min === 1 ? "" : "s"} until it starts.`;
   }
 
   function resetPanes() {
@@ -423,13 +533,14 @@
       p.root.classList.remove("is-winner", "is-loser");
       p.badge.textContent = "";
       p.reveal.classList.remove("is-revealed");
-      p.name.textContent = "";
+      p.name.replaceChildren();
       p.meta.textContent = "";
       p.elo.textContent = "";
       p.elo.className = "elo-change";
       p.stick = true;
       p.body.scrollTop = 0;
       p.lastTop = 0;
+      p.autoTop = null;
     }
     for (const btn of ui.votes) {
       btn.classList.remove("is-chosen");
@@ -437,21 +548,48 @@
     }
   }
 
-  const nearBottom = (el) => el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+  // Following the end of a growing answer: only while the reader has not scrolled away from it. Where
+  // the panes stack (narrow screens) they are not scroll boxes at all (battle.css), so nothing here moves
+  // the page under a reader.
+  const atEnd = (el) => el.scrollHeight - el.scrollTop - el.clientHeight < 4;
   for (const k of SIDES) {
     const p = ui.panes[k];
-    p.lastTop = 0;
-    // Stick to the bottom unless the user scrolls up; re-stick when they scroll back down.
-    p.body.addEventListener("scroll", () => {
-      const top = p.body.scrollTop;
-      if (nearBottom(p.body)) p.stick = true;
-      else if (top < p.lastTop - 2) p.stick = false;
+    const el = p.body;
+    el.addEventListener("scroll", () => {
+      const top = el.scrollTop;
+      if (p.autoTop !== null && Math.abs(top - p.autoTop) < 1) {
+        p.autoTop = null; // the scroll autoScroll() made
+      } else if (atEnd(el)) {
+        p.stick = true; // the reader came back to the end: follow again
+      } else if (top < p.lastTop) {
+        p.stick = false;
+      }
       p.lastTop = top;
     }, { passive: true });
+    // Intent shows before the scroll it causes: a reader moving up is never pulled back down meanwhile.
+    el.addEventListener("wheel", (e) => { if (e.deltaY < 0) p.stick = false; }, { passive: true });
+    el.addEventListener("keydown", (e) => {
+      if (e.key === "ArrowUp" || e.key === "PageUp" || e.key === "Home") p.stick = false;
+    });
+    const hold = () => { p.holding = true; };
+    const release = () => {
+      p.holding = false;
+      p.stick = atEnd(el);
+    };
+    el.addEventListener("touchstart", hold, { passive: true });
+    el.addEventListener("touchend", release, { passive: true });
+    el.addEventListener("touchcancel", release, { passive: true });
+    el.addEventListener("pointerdown", (e) => { if (e.pointerType === "mouse") hold(); });
+    window.addEventListener("pointerup", (e) => { if (e.pointerType === "mouse" && p.holding) release(); });
   }
   function autoScroll(k) {
     const p = ui.panes[k];
-    if (p.stick) p.body.scrollTop = p.body.scrollHeight;
+    const el = p.body;
+    if (!p.stick || p.holding) return;
+    const end = el.scrollHeight - el.clientHeight;
+    if (end - el.scrollTop < 1) return;
+    el.scrollTop = end;
+    p.autoTop = el.scrollTop;
   }
 
   /** Creates missing turn DOM in both panes and marks the latest answer with .answer / aria-live. */
@@ -477,6 +615,28 @@
     }
   }
 
+  /** After ARENA_SLOW_NOTICE_S without a first word, a waiting side of the latest turn says so. */
+  function armSlowNotice(b, t) {
+    if (t.slow || t.slowTimer || t !== latest(b) || settled(b) || !SIDES.some((k) => !terminal(t.sides[k]) && t.sides[k].len === 0)) return;
+    t.slowTimer = window.setTimeout(() => {
+      t.slowTimer = 0;
+      t.slow = true;
+      if (b !== battle || b.closed) return;
+      renderAll(b);
+      const slow = SIDES.filter((k) => slowNotice(b, t, t.sides[k])).map((k) => "Model " + k.toUpperCase());
+      if (slow.length) {
+        announce(`${slow.join(" and ")} ${slow.length > 1 ? "are" : "is"} slow to start. You can keep waiting` +
+          (t.index === 0 ? ", or try a new pair." : ", or abandon the battle."));
+      }
+    }, cfg.slowNoticeMs);
+  }
+  function slowNotice(b, t, s) {
+    if (!t.slow || t !== latest(b) || terminal(s) || s.len > 0 || settled(b)) return "";
+    return t.index === 0
+      ? "This model is slow to start. You can keep waiting, or try a new pair of models with the same prompt."
+      : "This model is slow to start. You can keep waiting, or abandon the battle.";
+  }
+
   function renderSide(b, t, k) {
     const s = t.sides[k];
     const d = t.dom && t.dom[k];
@@ -486,13 +646,19 @@
       showText(d.prompt, t.prompt, false);
     }
     if (d.renderedLen !== s.len) {
-      showText(d.answer, s.text, !terminal(s));
+      showText(d.answer, s.text, !terminal(s), () => autoScroll(k));
       d.source = s.text;
       d.renderedLen = s.len;
     }
     const place = placeLabel(s);
     if (d.place.textContent !== place) d.place.textContent = place;
     d.turn.classList.toggle("has-place", !!place);
+    const eta = etaLabel(s);
+    if (d.eta.textContent !== eta) d.eta.textContent = eta;
+    const slow = slowNotice(b, t, s);
+    if (d.slowText.textContent !== slow) d.slowText.textContent = slow;
+    d.slow.hidden = !slow;
+    d.slowRetry.hidden = t.index !== 0;
     if (d.status !== s.status) {
       d.status = s.status;
       d.turn.classList.remove("is-queued", "is-streaming", "is-done", "is-failed");
@@ -513,8 +679,29 @@
   function renderAll(b) {
     syncTurnDom(b);
     for (const t of b.turns) for (const k of SIDES) renderSide(b, t, k);
+    const t = latest(b);
+    if (t) armSlowNotice(b, t);
     for (const k of SIDES) autoScroll(k);
     updateUI();
+  }
+
+  function voteLabel(b, canVote) {
+    if (!b) return "Which answer is better?";
+    const t = latest(b);
+    if (isVoted(b)) {
+      if (readOnly(b)) {
+        const w = b.vote && VOTE_WORDS[b.vote.winner];
+        return w ? `The person who started this battle voted: ${w}.` : "This battle has been voted on.";
+      }
+      return "Thanks for voting!";
+    }
+    if (isAbandoned(b)) return "This battle was abandoned before a vote.";
+    if (readOnly(b)) return "Waiting for the vote of the person who started this battle.";
+    if (b.gone) return "Voting isn’t available for this battle.";
+    if (b.loading) return "Loading the battle…";
+    if (canVote) return "Which answer is better?";
+    if (bothTerminal(t)) return "Voting isn’t available for this battle.";
+    return "Which answer is better? (vote when both answers are finished)";
   }
 
   function updateUI() {
@@ -522,16 +709,18 @@
     const t = latest(b);
     const voted = isVoted(b);
     root.dataset.phase = b ? "battle" : "idle";
-    document.body.dataset.battleState = b ? b.state || "generating" : "idle";
+    document.body.dataset.battleState = b ? (b.loading ? "loading" : b.state || "generating") : "idle";
 
     const max = b ? b.maxTurns : cfg.maxTurns;
     ui.turnCounter.textContent = `Turn ${b ? Math.max(1, b.turns.length) : 1} of ${max}`;
+    // Once both answers are in there is nothing left to reconnect for.
+    if (!needsLive(b)) ui.connection.hidden = true;
 
     for (const k of SIDES) {
       const p = ui.panes[k];
       const status = t ? t.sides[k].status : "queued";
       p.root.dataset.status = status;
-      p.badge.textContent = b ? STATUS_LABEL[status] || status : "";
+      p.badge.textContent = b && t ? STATUS_LABEL[status] || status : "";
     }
 
     // Shared image of the first turn, above both panes.
@@ -540,19 +729,21 @@
     if (src && ui.battleImg.getAttribute("src") !== src) ui.battleImg.src = src;
     ui.battleImage.hidden = !src;
 
+    ui.viewerNote.hidden = !(b && readOnly(b) && !voted && !isAbandoned(b));
+
+    // The round's actions first: a control losing focus below may hand it to one of them.
+    ui.retry.hidden = !(b && !settled(b) && (anyFailed(t) || b.state === "failed"));
+    ui.abandon.hidden = !canAbandon(b);
+    ui.newRound.hidden = !(b && !b.loading && !canAbandon(b));
+
     // Voting.
     const canVote = canVoteNow(b);
+    const endOfRound = voted || isAbandoned(b) || readOnly(b) || (b && b.gone);
     for (const btn of ui.votes) {
-      setDisabled(btn, !canVote, voted ? ui.newRound : ui.prompt);
+      setDisabled(btn, !canVote, endOfRound ? ui.newRound : ui.prompt);
       btn.setAttribute("aria-busy", String(votePending));
     }
-    ui.voteLabel.textContent = voted ? "Thanks for voting!"
-      : canVote ? "Which answer is better?"
-      : b && bothTerminal(t) ? "Voting isn’t available for this battle."
-      : "Which answer is better? (vote when both answers are finished)";
-
-    ui.retry.hidden = !(b && !voted && !b.gone && (anyFailed(t) || b.state === "failed"));
-    ui.newRound.hidden = !(b && voted);
+    ui.voteLabel.textContent = voteLabel(b, canVote);
 
     // Composer: new battle, follow-up, or closed.
     ui.dropZone.hidden = !!b;
@@ -561,11 +752,16 @@
     if (!b) {
       ui.prompt.disabled = false;
       ui.send.disabled = false;
-    } else if (voted) {
-      setDisabled(ui.prompt, true, ui.newRound);
-      setDisabled(ui.send, true, ui.newRound);
-      hint = "Vote recorded. Press “New round” to start another battle.";
+    } else if (endOfRound || b.loading) {
+      const fallback = b.loading ? null : ui.newRound;
+      setDisabled(ui.prompt, true, fallback);
+      setDisabled(ui.send, true, fallback);
       placeholder = "Start a new round to ask something else.";
+      hint = b.loading ? "Loading the battle…"
+        : voted && !readOnly(b) ? "Vote recorded. Press “New round” to start another battle."
+        : isAbandoned(b) ? "This battle was abandoned. Press “New round” to start another."
+        : readOnly(b) ? "Only the person who started this battle can continue it. Press “New round” to start your own."
+        : "Press “New round” to start another battle.";
     } else {
       const closed = followUpClosed(b);
       const fallback = ui.panes.a.body;
@@ -593,7 +789,7 @@
   }
 
   function maybeAnnounce(b, t) {
-    if (!b || !t || t.announced || !bothTerminal(t) || isVoted(b)) return;
+    if (!b || !t || t.announced || !bothTerminal(t) || settled(b)) return;
     t.announced = true;
     if (anyFailed(t)) {
       const failed = SIDES.filter((k) => t.sides[k].status === "failed").map((k) => "Model " + k.toUpperCase());
@@ -613,40 +809,105 @@
     ui.connection.hidden = true;
   }
 
-  /** Forgets a battle for good (new round, or switched to a retry). */
+  /** Forgets a battle for good (new round, another battle, or switched to a retry); it goes on on the server. */
   function closeBattle(b, revokeImage) {
     if (!b) return;
     b.closed = true;
     stopStream(b);
+    for (const t of b.turns) window.clearTimeout(t.slowTimer);
     if (revokeImage && b.localImage) URL.revokeObjectURL(b.localImage);
   }
 
-  function startBattleView(created, seed) {
-    const b = {
-      id: created.id,
-      stream: created.stream || `/ws/battles/${created.id}/`,
-      state: created.state || "generating",
+  function battleView(id, fields) {
+    return Object.assign({
+      id,
+      stream: `/ws/battles/${id}/`,
+      state: "generating",
       maxTurns: cfg.maxTurns,
       turns: [],
       flags: null,
       vote: null,
       models: null,
       elo: null,
-      localImage: seed.localImage || "",
+      isCreator: null, // null: not known yet (the API says, as is_creator)
+      canAbandon: undefined,
+      loading: false,
+      localImage: "",
       socket: null,
       syncing: false,
       syncAgain: false,
       closed: false,
-    };
+    }, fields);
+  }
+
+  /** A battle this page just started (or retried): ours, generating, shown at its own address. */
+  function startBattleView(created, seed) {
+    const b = battleView(created.id, {
+      stream: created.stream || `/ws/battles/${created.id}/`,
+      state: created.state || "generating",
+      isCreator: true,
+      localImage: seed.localImage || "",
+    });
     const t = ensureTurn(b, 0);
     t.prompt = seed.prompt || "";
     t.imageUrl = seed.imageUrl || null;
     battle = b;
+    showAddress(b.id);
     resetPanes();
     // The static turn-0 DOM from resetPanes() is replaced by syncTurnDom().
     renderAll(b);
     connect(b);
     return b;
+  }
+
+  /** A battle at its address: as it stands now, from the API, then live from its socket while unfinished. */
+  async function restoreBattle(id) {
+    const b = battleView(id, { loading: true, state: "" });
+    battle = b;
+    resetPanes();
+    clearError();
+    updateUI();
+    const r = await api("GET", `/battles/${encodeURIComponent(id)}`);
+    if (b !== battle || b.closed) return;
+    b.loading = false;
+    if (r.ok && r.data) {
+      adopt(b, r.data);
+    } else if (r.status === 404) {
+      battleGone(b);
+      return;
+    } else {
+      // Unreachable for now: the socket's (re)connects read the battle again until it answers.
+      showError(r.message);
+      b.state = "generating";
+      updateUI();
+    }
+    if (needsLive(b)) connect(b);
+  }
+
+  function battleGone(b) {
+    showError("This battle no longer exists. Start a new round.");
+    b.gone = true;
+    b.loading = false;
+    stopStream(b);
+    b.closed = true;
+    updateUI();
+  }
+
+  /** Shows what the address says: a battle, or an empty composer for a new one. */
+  function showLocation() {
+    const id = battleIdOf(location.pathname);
+    if (battle && battle.id === id) return;
+    if (battle) closeBattle(battle, true);
+    battle = null;
+    votePending = false;
+    if (id) {
+      restoreBattle(id);
+    } else {
+      resetPanes();
+      ui.battleImg.removeAttribute("src");
+      clearError();
+      updateUI();
+    }
   }
 
   /** Opens the battle's stream, or reopens it after it was let go; deltas land in handleMessage(). */
@@ -669,7 +930,7 @@
       },
       onstate(state, retries) {
         // Only once a retry has failed as well: a single blip is not worth a banner.
-        ui.connection.hidden = !(state === "reconnecting" && retries > 1);
+        ui.connection.hidden = !(state === "reconnecting" && retries > 1 && b === battle && needsLive(b));
       },
     }, { baseDelayMs: 500, maxDelayMs: 10000 });
   }
@@ -684,11 +945,7 @@
         if (b !== battle || b.closed) return;
         if (r.ok && r.data) adopt(b, r.data);
         else if (r.status === 404) {
-          showError("This battle no longer exists. Start a new round.");
-          b.gone = true;
-          stopStream(b);
-          b.closed = true;
-          updateUI();
+          battleGone(b);
           return;
         }
       } while (b.syncAgain);
@@ -704,6 +961,8 @@
   /** Merges the REST state into what we have; text only grows. */
   function adopt(b, s) {
     if (Number.isInteger(s.max_turns) && s.max_turns > 0) b.maxTurns = s.max_turns;
+    if (typeof s.is_creator === "boolean") b.isCreator = s.is_creator;
+    if (typeof s.can_abandon === "boolean") b.canAbandon = s.can_abandon;
     const turns = Array.isArray(s.turns) ? s.turns.slice().sort((x, y) => x.index - y.index) : [];
     for (const rt of turns) {
       if (!rt || !Number.isInteger(rt.index)) continue;
@@ -740,10 +999,8 @@
     if (s.vote) b.vote = s.vote;
     if (s.models) b.models = s.models;
     renderAll(b);
-    if (isVoted(b)) {
-      if (b.models) reveal(b);
-      stopStream(b);
-    }
+    if (isVoted(b) && b.models) reveal(b);
+    if (!needsLive(b) && (isVoted(b) || isAbandoned(b) || (b.socket && b.socket.state !== "open"))) stopStream(b);
   }
 
   function handleMessage(b, m) {
@@ -758,6 +1015,14 @@
         const text = typeof m.text === "string" ? m.text : "";
         const n = cpLen(text);
         const offset = Number.isInteger(m.offset) ? m.offset : side.len;
+        if (m.type === "sync" && (m.status === "done" || m.status === "failed")) {
+          // A side that ended before we joined: its whole text, and its end, in one message.
+          if (n > side.len) { side.text = text; side.len = n; }
+          side.status = m.status;
+          if (m.error) side.error = m.error;
+          renderAll(b);
+          return;
+        }
         if (offset > side.len) { resync(b); return; } // gap: fetch the full text
         if (offset + n <= side.len) return; // duplicate
         const add = offset === side.len ? text : cpSlice(text, side.len - offset);
@@ -796,9 +1061,12 @@
         if ((k !== "a" && k !== "b") || !Number.isInteger(m.position) || m.position < 0) return;
         const t = ensureTurn(b, m.turn);
         const side = t.sides[k];
-        if (terminal(side)) return;
-        // Places only shrink, and messages sent by different workers may cross: keep the smallest.
-        side.place = side.place === null ? m.position : Math.min(side.place, m.position);
+        if (terminal(side) || side.len > 0) return;
+        // Places only shrink, and messages sent by different workers may cross: keep the smallest,
+        // and the estimate that came with it.
+        if (side.place !== null && m.position > side.place) return;
+        side.place = m.position;
+        side.eta = Number.isFinite(m.eta_s) ? m.eta_s : null;
         if (side.place === 0 && side.status === "queued") side.status = "streaming";
         if (!t.dom || !t.dom[k]) { renderAll(b); return; }
         renderSide(b, t, k);
@@ -807,6 +1075,7 @@
       }
       case "state":
         setState(b, m.state);
+        if (isAbandoned(b)) stopStream(b);
         updateUI();
         resync(b);
         return;
@@ -829,7 +1098,16 @@
     for (const k of SIDES) {
       const p = ui.panes[k];
       const m = models[k] || {};
-      p.name.textContent = m.name || m.slug || "Unknown model";
+      const name = m.name || m.slug || "Unknown model";
+      if (m.slug) {
+        const link = document.createElement("a");
+        link.className = "model-link";
+        link.href = `/models/${encodeURIComponent(m.slug)}/`;
+        link.textContent = name;
+        p.name.replaceChildren(link);
+      } else {
+        p.name.textContent = name;
+      }
       p.meta.textContent = [m.organization, m.license].filter(Boolean).join(" · ");
       const e = b.elo && (b.elo["model_" + k] || b.elo[k]);
       if (e && Number.isFinite(e.before) && Number.isFinite(e.after)) {
@@ -863,7 +1141,7 @@
     if (!r.ok) {
       showError(r.message);
       updateUI();
-      if (r.status === 409) resync(b);
+      if (r.status === 409 || r.status === 403) resync(b);
       return;
     }
     const d = r.data || {};
@@ -907,8 +1185,14 @@
     clearError();
     setBusy(true);
     try {
-      if (!b) await createBattle(text);
-      else await followUp(b, text);
+      if (!b) {
+        // A file still being checked goes with the battle only if it turns out to be an image.
+        while (fileCheck) await fileCheck;
+        if (ui.formError.textContent) return;
+        await createBattle(text);
+      } else {
+        await followUp(b, text);
+      }
     } finally {
       setBusy(false);
     }
@@ -919,6 +1203,7 @@
     fd.append("prompt", text);
     if (file) fd.append("image", file, file.name || "image." + (fileType(file).split("/")[1] || "png"));
     const r = await api("POST", "/battles", fd);
+    if (battle) return; // Back or Forward went to a battle meanwhile: leave this one be
     if (!r.ok || !r.data || !r.data.id) {
       // Keep the prompt and the image: nothing is lost.
       showError(r.ok ? "The server sent an unexpected reply. Please try again." : r.message);
@@ -939,7 +1224,7 @@
     if (b !== battle) return;
     if (!r.ok) {
       showError(r.message);
-      if (r.status === 409) resync(b);
+      if (r.status === 409 || r.status === 403) resync(b);
       return;
     }
     ui.prompt.value = "";
@@ -951,6 +1236,7 @@
     for (const k of SIDES) { ui.panes[k].stick = true; autoScroll(k); }
   }
 
+  /** The same first prompt to a new pair; the server abandons this battle first if it is unfinished. */
   async function retry() {
     const b = battle;
     if (!b || busy) return;
@@ -969,7 +1255,28 @@
       b.localImage = "";
       startBattleView(r.data, { prompt: first.prompt, imageUrl: first.imageUrl, localImage });
       announce("Retrying with a new pair of models.");
-      ui.panes.a.body.focus();
+      ui.panes.a.body.focus({ preventScroll: true });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  /** Stops the battle's unfinished answers on the server, then offers a fresh composer. */
+  async function abandon() {
+    const b = battle;
+    if (!b || busy || !canAbandon(b)) return;
+    clearError();
+    setBusy(true);
+    try {
+      const r = await api("POST", `/battles/${encodeURIComponent(b.id)}/abandon`);
+      if (b !== battle) return;
+      if (!r.ok) {
+        showError(r.message);
+        if (r.status === 409 || r.status === 403) resync(b);
+        return;
+      }
+      newRound();
+      announce("You left the battle and its answers were stopped. Type a prompt to start a new round.");
     } finally {
       setBusy(false);
     }
@@ -979,6 +1286,7 @@
     closeBattle(battle, true);
     battle = null;
     votePending = false;
+    showAddress(null);
     resetPanes();
     ui.battleImg.removeAttribute("src");
     ui.prompt.value = "";
@@ -1002,11 +1310,23 @@
     if (ui.prompt.getAttribute("aria-invalid") === "true" && ui.prompt.value.trim()) clearError();
   });
   ui.retry.addEventListener("click", retry);
+  ui.abandon.addEventListener("click", abandon);
   ui.newRound.addEventListener("click", newRound);
+
+  // Back and Forward between battles (and the empty composer) within this page.
+  window.addEventListener("popstate", showLocation);
+  // A page brought back from the back/forward cache lost its socket: catch up.
+  window.addEventListener("pageshow", (e) => {
+    if (!e.persisted || !battle || battle.closed) return;
+    if (battle.socket) stopStream(battle);
+    resync(battle);
+    if (needsLive(battle)) connect(battle);
+  });
 
   // ---------------------------------------------------------------- init
   ui.imageTypes.textContent = typesLabel();
   if (cfg.maxUploadBytes) ui.imageLimit.textContent = fmtBytes(cfg.maxUploadBytes);
   resetPanes();
   updateUI();
+  showLocation();
 })();

@@ -82,6 +82,38 @@ def test_an_answer_renewed_within_its_lease_is_left_streaming(settings):
     assert answer_leases_renew() == 0, "a lease let go is no longer renewed"
 
 
+def test_a_lease_tells_its_holder_to_stop_once_its_answer_is_no_longer_streaming():
+    answer = _side_a(_scripted())
+    _streaming_since(answer, seconds=0)
+
+    with answer_lease_hold(response_id=answer.pk) as lost:
+        assert answer_leases_renew() == 1
+        assert not lost.is_set(), "still streaming: go on"
+        Response.objects.filter(pk=answer.pk).update(status=Response.Status.FAILED)
+        assert answer_leases_renew() == 0
+        assert lost.is_set()
+
+
+def test_an_answer_failed_by_the_sweep_stops_generating_at_the_next_renewal(settings):
+    settings.ARENA_ANSWER_HEARTBEAT_S = 60  # the test renews by hand
+    # 24 words (the tests' ARENA_MAX_NEW_TOKENS) at 1 a second: it would run 24 s.
+    answer = _side_a(_scripted(tokens_per_s=1))
+    run = _generate_in_thread(answer)
+    deadline = time.monotonic() + 10
+    while Response.objects.get(pk=answer.pk).status != Response.Status.STREAMING:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    Response.objects.filter(pk=answer.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert responses_expire_stale() == 1
+
+    answer_leases_renew()
+    run.join(timeout=10)
+
+    assert not run.is_alive(), "stopped long before its 24 s"
+    answer.refresh_from_db()
+    assert (answer.status, answer.error) == (Response.Status.FAILED, WORKER_LOST_FAILURE)
+
+
 def test_a_redelivered_task_never_writes_a_side_twice():
     answer = _side_a(_scripted())
     answer_generate(response_id=answer.pk)

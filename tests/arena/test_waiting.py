@@ -24,7 +24,9 @@ from arena.answers import answer_generate, responses_enqueue, responses_expire_s
 from arena.models import Battle, Model, Response
 from arena.routing import websocket_urlpatterns
 from arena.waiting import (
+    DURATIONS_KEPT,
     PLACES_TOLD,
+    answer_duration_record,
     answer_stale_after_s,
     waiting_line_dequeue,
     waiting_line_join,
@@ -195,6 +197,116 @@ def test_the_expiry_sweep_takes_failed_answers_out_of_line_and_tells_the_rest(mo
     assert _places(model, [stale, waiting_answer]) == [None, 1]
 
 
+# --- the estimates ------------------------------------------------------------------------------------
+
+
+def _etas(battles: Battles, answers: list[Response]) -> list[int | None]:
+    heard = [battles.heard(answer) for answer in answers]
+    assert all(message["event"] == "queue" for message in heard), heard
+    return [message["eta_s"] for message in heard]
+
+
+def _streaming_for(model: Model, *, seconds: float) -> None:
+    """An answer of `model` a worker started `seconds` ago, its lease alive."""
+    battle = battle_make(model_a=model, status=Response.Status.STREAMING)
+    now = timezone.now()
+    Response.objects.filter(turn__battle=battle, side="a").update(
+        started_at=now - timedelta(seconds=seconds), heartbeat_at=now
+    )
+
+
+def test_without_any_finished_answer_a_place_has_no_estimate(model):
+    answers = _joined(model, 2)
+    battles = Battles(answers)
+
+    waiting_places_tell(slug=model.slug)
+
+    assert _etas(battles, answers) == [None, None]
+
+
+def test_with_no_answer_of_the_model_running_the_line_waits_half_an_answer_then_one_per_answer(model):
+    for seconds in (3.0, 4.0, 5.0):  # the median, 4 s, is the typical answer
+        answer_duration_record(slug=model.slug, seconds=seconds)
+    answers = _joined(model, 3)
+    battles = Battles(answers)
+
+    waiting_places_tell(slug=model.slug)
+
+    assert _etas(battles, answers) == [2, 6, 10]
+
+
+def test_the_estimate_counts_each_running_answers_slot_and_when_it_frees(model):
+    for _ in range(3):
+        answer_duration_record(slug=model.slug, seconds=4.0)
+    _streaming_for(model, seconds=1.1)  # frees its slot in about 2.9 s
+    _streaming_for(model, seconds=2.9)  # in about 1.1 s
+    answers = _joined(model, 4)
+    battles = Battles(answers)
+
+    waiting_places_tell(slug=model.slug)
+
+    # Two slots: the first two in line take them as they free, the next two a typical answer later.
+    assert _etas(battles, answers) == [1, 3, 5, 7]
+
+
+def test_an_answer_run_by_a_dead_worker_holds_no_slot_in_the_estimate(model, settings):
+    answer_duration_record(slug=model.slug, seconds=4.0)
+    _streaming_for(model, seconds=1.1)
+    Response.objects.filter(status=Response.Status.STREAMING).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.ARENA_ANSWER_LEASE_S + 1)
+    )
+    (answer,) = _joined(model, 1)
+    battles = Battles([answer])
+
+    waiting_places_tell(slug=model.slug)
+
+    assert _etas(battles, [answer]) == [2], "as if none were running"
+
+
+def test_only_the_latest_durations_make_the_estimate(model):
+    for _ in range(DURATIONS_KEPT):
+        answer_duration_record(slug=model.slug, seconds=100.0)
+    for _ in range(DURATIONS_KEPT // 2 + 1):
+        answer_duration_record(slug=model.slug, seconds=2.0)
+    answers = _joined(model, 2)
+    battles = Battles(answers)
+
+    waiting_places_tell(slug=model.slug)
+
+    assert _etas(battles, answers) == [1, 3]
+
+
+def test_a_taken_answer_hears_no_wait_and_a_late_joiner_hears_the_estimate(model):
+    answer_duration_record(slug=model.slug, seconds=4.0)
+    taken, waiting_answer = _joined(model, 2)
+    battles = Battles([taken])
+
+    waiting_line_dequeue(slug=model.slug, response=taken)
+
+    assert _etas(battles, [taken]) == [0]
+    (place,) = waiting_places_of_battle(battle_id=waiting_answer.turn.battle_id)
+    assert (place["position"], place["eta_s"]) == (1, 2)
+
+
+def test_a_worker_keeps_the_duration_of_each_answer_it_finishes():
+    model = model_make(adapter_kind="scripted", adapter_config={"text": "one two three"})
+    battle = battle_make(model_a=model, status=Response.Status.QUEUED)
+    answer = Response.objects.select_related("turn").get(turn__battle=battle, side="a")
+    (waiting_answer,) = _joined(model, 1)
+
+    answer_generate(response_id=answer.pk)
+
+    answer.refresh_from_db()
+    assert answer.status == "done"
+    (place,) = waiting_places_of_battle(battle_id=waiting_answer.turn.battle_id)
+    assert place["eta_s"] is not None, "the model now has a history"
+    kept = redis_client_get().lrange(waiting._durations_key(model.slug), 0, -1)
+    assert answer.finished_at is not None and answer.started_at is not None
+    assert [float(value) for value in kept] == [
+        pytest.approx((answer.finished_at - answer.started_at).total_seconds(), abs=0.01)
+    ]
+
+
 # --- a socket joining late -----------------------------------------------------------------------------
 
 
@@ -227,8 +339,8 @@ def test_a_socket_joining_late_hears_the_place_of_each_side_still_waiting(model)
 
     assert [message["type"] for message in messages] == ["sync", "sync", "queue", "queue"]
     assert messages[2:] == [
-        {"type": "queue", "side": "a", "turn": 0, "position": 3},
-        {"type": "queue", "side": "b", "turn": 0, "position": 1},
+        {"type": "queue", "side": "a", "turn": 0, "position": 3, "eta_s": None},
+        {"type": "queue", "side": "b", "turn": 0, "position": 1, "eta_s": None},
     ]
 
 

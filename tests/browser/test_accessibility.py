@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 
 from leaderboard.boards.arena.services import snapshot_compute
+from tests.browser.axe import axe_violations
 from tests.factories import model_make, vote_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.django_db(transaction=True)]
-
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-
-
-def _violations(page: Any) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate("async () => (await axe.run(document, { resultTypes: ['violations'] })).violations")
-    return [f"{v['id']}: {v['help']} ({len(v['nodes'])}: {v['nodes'][0]['target']})" for v in found]
 
 
 @pytest.fixture
@@ -56,4 +46,4 @@ def test_a_public_page_has_no_axe_violations(browser_page, live_stack, rated_boa
             f"[data-figure='{box.get_attribute('data-figure')}'][data-drawn]", timeout=20_000
         )
     page.wait_for_selector(ready, timeout=20_000)
-    assert _violations(page) == []
+    assert axe_violations(page) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from workers.adapters.base import GenerationParams, GenerationStats, Message, TextPart
 from workers.runner import GENERIC_FAILURE, TIMEOUT_FAILURE, GenerationOutcome, ModelSpec, generation_run
 
@@ -64,3 +66,37 @@ def test_a_failure_of_the_caller_is_an_internal_error_not_a_crash(tiny_models_di
         time_limit_s=60,
     )
     assert outcome.error == GENERIC_FAILURE
+
+
+def test_a_generation_the_caller_cancels_stops_and_says_it_was_cancelled():
+    slow = ModelSpec(
+        key="runner-slow", kind="scripted", config={"text": "a b c d e f g h", "tokens_per_s": 2}
+    )
+    chunks: list[str] = []
+    cancel = threading.Event()
+
+    def on_chunk(chunk: str) -> None:
+        chunks.append(chunk)
+        cancel.set()  # as another thread would, once the first word arrived
+
+    outcome = generation_run(
+        model=slow,
+        conversation=QUESTION,
+        params=GenerationParams(max_new_tokens=8),
+        stats=GenerationStats(),
+        on_chunk=on_chunk,
+        time_limit_s=60,
+        cancel=cancel,
+    )
+
+    assert outcome == GenerationOutcome(error=None, cancelled=True)
+    assert chunks == ["a "]
+
+
+def test_an_uncancelled_generation_is_not_called_cancelled_even_when_it_times_out(tiny_models_dir):
+    spec = tiny_models_dir.specs[0]
+    model = ModelSpec(key=spec.slug, kind=spec.adapter_kind, config=spec.adapter_config)
+    _, finished = _run(model)
+    _, timed_out = _run(model, time_limit_s=0, max_new_tokens=64)
+    assert finished.cancelled is False
+    assert timed_out == GenerationOutcome(error=TIMEOUT_FAILURE, cancelled=False)

@@ -36,6 +36,7 @@ from leaderboard.boards.arena.export import (
 from leaderboard.boards.arena.selectors import snapshot_get, snapshots_page
 from leaderboard.boards.arena.versions import BOARD as VERSIONS
 from leaderboard.boards.arena.versions import SNAPSHOT
+from leaderboard.boards.model.selectors import model_rating_items
 
 router = Router(tags=["ratings"])
 
@@ -151,6 +152,7 @@ class ModelRatingsOut(Schema):
     model: ModelInfoOut
     snapshot: SnapshotRefOut | None
     ratings: dict[str, CategoryRatingOut]
+    style_ratings: dict[str, CategoryRatingOut]
     online_elo: OnlineEloOut | None
     history: HistoryOut
 
@@ -284,8 +286,11 @@ def snapshots_get(
     summary="A model: its ratings per category and its rating history",
     description=(
         "Any model with votes, retired and imported ones included (`GET /models` lists the active ones). "
-        "`ratings`: the latest snapshot's row per category; `online_elo`: the live rating; `history`: the "
-        "model's row in each of the latest `history` snapshots of `category`, oldest first."
+        "`ratings`: the latest snapshot's row per category; `style_ratings`: the same with style control "
+        "(answer length and markdown taken out; empty for a snapshot from before style control, and a "
+        "model outside the style fit's sample is `provisional` with `rating` null); `online_elo`: the live "
+        "rating; `history`: the model's row in each of the latest `history` snapshots of `category`, "
+        "oldest first. Its page: `/models/{slug}/`."
     ),
 )
 @decorate_view(cached_read(*VERSIONS))
@@ -298,7 +303,13 @@ def model_get(
 ) -> dict[str, Any]:
     category_check(category=category)
     ratings = validators_found(request) or model_ratings_get(slug=slug)
-    return model_ratings_payload(found=ratings, category=category, limit=history)
+    payload = model_ratings_payload(found=ratings, category=category, limit=history)
+    payload["style_ratings"] = (
+        model_rating_items(snapshot=ratings.snapshot, slug=ratings.model.slug, style=True)
+        if ratings.snapshot is not None
+        else {}
+    )
+    return payload
 
 
 _JSONL_DOC = {

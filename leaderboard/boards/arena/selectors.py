@@ -157,16 +157,16 @@ class HistoryPoint:
     rows: list[dict[str, Any]]
 
 
-def snapshots_history(*, category: str, points: int = 200) -> list[HistoryPoint]:
+def snapshots_history(*, category: str, points: int = 200, style: bool = False) -> list[HistoryPoint]:
     """Up to `points` snapshots spread evenly over all of them (the newest always), oldest first,
-    with the category's rows only."""
+    with the category's rows only (the style-controlled ones with `style`)."""
     versions = list(RatingSnapshot.objects.order_by("version").values_list("version", flat=True))
     if len(versions) > points:
         picks = np.unique(np.linspace(0, len(versions) - 1, points).round().astype(np.int64))
         versions = [versions[i] for i in picks.tolist()]
     found = (
         RatingSnapshot.objects.filter(version__in=versions)
-        .annotate(rows=KeyTransform("rows", KeyTransform(category, "results")))
+        .annotate(rows=KeyTransform("rows", KeyTransform(category, "style_results" if style else "results")))
         .order_by("version")
         .values_list("version", "created_at", "rows")
     )
