@@ -193,7 +193,11 @@ def _battles_export_validators(request: HttpRequest) -> Validators:
 _CSV_DOC = {
     "responses": {
         200: {
-            "description": "The rows; format=csv: the same columns, then snapshot and snapshot_created_at.",
+            "description": (
+                "The rows; format=csv: the same columns, with `intervals` as bootstrap_lower, "
+                "bootstrap_upper, sandwich_lower, sandwich_upper after ci_upper, then snapshot and "
+                "snapshot_created_at."
+            ),
             "content": {"text/csv": {"schema": {"type": "string"}}},
         }
     }
@@ -213,7 +217,8 @@ _CSV_DOC = {
         "null. `style=on` (the default) gives the style-controlled ratings (answer length and markdown "
         "taken out), `style=off` the plain ones. `intervals=bootstrap|sandwich` picks the kind in "
         "`ci_lower`/`ci_upper` (and the ranks); `intervals` holds both. `format=csv` gives the same "
-        "columns but `intervals`. Models that never met (directly or through others) are rated on "
+        "columns, with `intervals` flattened into `bootstrap_lower`, `bootstrap_upper`, `sandwich_lower`, "
+        "`sandwich_upper`. Models that never met (directly or through others) are rated on "
         "separate scales. "
         "ETag / Last-Modified: 304 while unchanged."
     ),

@@ -41,6 +41,13 @@ ROW_KEYS: Final = (
     "win_rate",
     "provisional",
 )
+# The CSV has no nested `intervals`: both kinds' bounds are flat columns beside the shown ones.
+CSV_INTERVAL_KEYS: Final = ("bootstrap_lower", "bootstrap_upper", "sandwich_lower", "sandwich_upper")
+CSV_KEYS: Final = (
+    *ROW_KEYS[: ROW_KEYS.index("ci_upper") + 1],
+    *CSV_INTERVAL_KEYS,
+    *ROW_KEYS[ROW_KEYS.index("ci_upper") + 1 :],
+)
 EXPORT_CHUNK: Final = 2000
 _SLUG: Final = re.compile(r"[-\w]{1,100}")
 
@@ -139,11 +146,19 @@ def leaderboard_export(
 def leaderboard_csv(*, export: LeaderboardExport) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*ROW_KEYS, "snapshot", "snapshot_created_at"])
+    writer.writerow([*CSV_KEYS, "snapshot", "snapshot_created_at"])
     version = export.snapshot.version if export.snapshot else ""
     created = export.snapshot.created_at.isoformat() if export.snapshot else ""
     for row in export.rows:
-        writer.writerow([_csv_cell(row[key]) for key in ROW_KEYS] + [version, created])
+        intervals = row["intervals"]
+        bounds = {
+            f"{kind}_{end}": intervals[kind][i]
+            for kind in ("bootstrap", "sandwich")
+            for i, end in enumerate(("lower", "upper"))
+        }
+        writer.writerow(
+            [_csv_cell(bounds[key] if key in bounds else row[key]) for key in CSV_KEYS] + [version, created]
+        )
     return out.getvalue()
 
 

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
-from arena.models import Model
 from arena.versions import MODELS
 from core.errors import InvalidInput
 from core.http import Validators, cached_read, conditional, validators_found
 from leaderboard.boards.arena.board import ArenaBoard, arena_board
 from leaderboard.boards.arena.categories import CATEGORIES, CATEGORY_LABELS, OVERALL
-from leaderboard.boards.arena.charts import RatedModel, chart_history, chart_matrix, chart_ratings
-from leaderboard.boards.arena.selectors import snapshot_latest, snapshot_result, snapshots_history
+from leaderboard.boards.arena.charts import arena_charts
+from leaderboard.boards.arena.selectors import snapshot_latest
 from leaderboard.boards.arena.services import BOARD
 from leaderboard.boards.arena.versions import BOARD as VERSIONS
 from leaderboard.boards.arena.versions import SNAPSHOT, arena_board_version
@@ -103,51 +102,41 @@ def arena_board_fragment(request: HttpRequest) -> HttpResponse:
     return response
 
 
+_MATRIX_SECTIONS: Final = (
+    {
+        "key": "win_rate",
+        "id": "chart-win-rate",
+        "title": "Win rate",
+        "hint": "Decisive battles won by the row model against the column model; ties left out.",
+        "label": "Win rate heatmap",
+    },
+    {
+        "key": "predicted_win_rate",
+        "id": "chart-predicted",
+        "title": "Predicted win rate",
+        "hint": "What the ratings predict for each pair.",
+        "label": "Predicted win rate heatmap",
+    },
+    {
+        "key": "battle_counts",
+        "id": "chart-counts",
+        "title": "Battle counts",
+        "hint": "Battles between each pair, ties included.",
+        "label": "Battle count heatmap",
+    },
+)
+
+
 @cached_read(SNAPSHOT, MODELS, anonymous_only=True)
 def arena_charts_page(request: HttpRequest) -> HttpResponse:
     category, _ = _board_params(request)
+    # As on the board: style control is on unless switched off.
+    style = request.GET.get("style") != "off"
     snapshot = snapshot_latest()
-    figures: dict[str, Any] = {}
+    charts = arena_charts(snapshot=snapshot, category=category, style=style) if snapshot is not None else None
     tabs = []
     if snapshot is not None:
         tabs = [(key, CATEGORY_LABELS[key]) for key in CATEGORIES if snapshot.category_votes.get(key)]
-        result = snapshot_result(snapshot=snapshot, category=category)
-        if result is not None:
-            slugs = [row["model"] for row in result["rows"]]
-            names = dict(Model.objects.filter(slug__in=slugs).values_list("slug", "display_name"))
-            label = CATEGORY_LABELS[category]
-            figures["ratings"] = chart_ratings(
-                models=[
-                    RatedModel(
-                        name=names.get(row["model"], row["model"]),
-                        rating=row["rating"],
-                        ci_lower=row["ci_lower"],
-                        ci_upper=row["ci_upper"],
-                        component=row["component"],
-                    )
-                    for row in result["rows"]
-                ],
-                title=f"{label}: ratings with 95% intervals",
-            )
-            matrices = result["matrices"]
-            shown = [names.get(slug, slug) for slug in matrices["models"]]
-            for key, title, colorbar, percent in (
-                ("win_rate", "Win rate (ties left out)", "win rate", True),
-                ("battle_counts", "Battles between each pair", "battles", False),
-                ("predicted_win_rate", "Predicted win rate from the ratings", "P(row wins)", True),
-            ):
-                figures[key] = chart_matrix(
-                    models=shown,
-                    values=matrices[key],
-                    title=f"{label}: {title}",
-                    colorbar=colorbar,
-                    percent=percent,
-                )
-            figures["history"] = chart_history(
-                points=snapshots_history(category=category),
-                names=names,
-                title=f"{label}: rating over time",
-            )
     return render(
         request,
         "leaderboard/arena_charts.html",
@@ -156,6 +145,21 @@ def arena_charts_page(request: HttpRequest) -> HttpResponse:
             "category": category,
             "category_label": CATEGORY_LABELS[category],
             "tabs": tabs,
-            "figures": figures,
+            "charts": charts,
+            "figures": charts.figures if charts is not None else {},
+            "matrix_sections": [
+                {**section, "table": charts.matrices[section["key"]]}
+                for section in _MATRIX_SECTIONS
+                if section["key"] in charts.matrices
+            ]
+            if charts is not None
+            else [],
+            "style": style,
+            # What the tabs and the board link keep; the switches change it.
+            "kept": "" if style else "&style=off",
+            "switches": {
+                "style_on": f"?category={category}&style=on",
+                "style_off": f"?category={category}&style=off",
+            },
         },
     )

@@ -54,7 +54,10 @@ def _board_context(board: GeneralLevelBoard) -> dict[str, Any]:
 
 @cached_read(*VERSIONS, anonymous_only=True)
 def general_level_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "leaderboard/general_level.html", _board_context(general_level_board()))
+    # The import instructions are for staff only. A signed-in user's page is never cached (anonymous_only),
+    # so only this rendering carries them; the shared fragment never does.
+    context = {**_board_context(general_level_board()), "import_help": request.user.is_staff}
+    return render(request, "leaderboard/general_level.html", context)
 
 
 def _fragment_validators(request: HttpRequest) -> Validators:

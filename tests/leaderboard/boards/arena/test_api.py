@@ -38,6 +38,7 @@ ROW_KEYS = {
     "provisional",
 }
 JSON_ROW_KEYS = ROW_KEYS | {"intervals"}
+CSV_INTERVAL_KEYS = {"bootstrap_lower", "bootstrap_upper", "sandwich_lower", "sandwich_upper"}
 EXPORT_KEYS = {"model_a", "model_b", "winner", "tstamp", "anony", "categories"}
 
 
@@ -125,13 +126,40 @@ def test_leaderboard_as_csv_has_the_same_columns_and_the_snapshot(rated):
     assert response["Content-Type"].startswith("text/csv")
     assert 'filename="arena-leaderboard-image.csv"' in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert set(rows[0]) == ROW_KEYS | {"snapshot", "snapshot_created_at"}
+    assert set(rows[0]) == ROW_KEYS | CSV_INTERVAL_KEYS | {"snapshot", "snapshot_created_at"}
     assert {row["model"] for row in rows} == {"alpha", "beta", "gamma"}
     assert rows[0]["snapshot"] == "1"
     json_rows = Client(headers=ELSEWHERE).get("/api/v1/leaderboard?category=image").json()["rows"]
     assert float(rows[0]["rating"]) == pytest.approx(json_rows[0]["rating"])
     _cors(response)
     assert response["ETag"] != Client(headers=ELSEWHERE).get("/api/v1/leaderboard?category=image")["ETag"]
+
+
+def test_the_csv_has_both_kinds_of_interval_beside_the_shown_one(rated):
+    for interval in ("bootstrap", "sandwich"):
+        query = f"?category=overall&style=off&intervals={interval}"
+        text = Client().get(f"/api/v1/leaderboard{query}&format=csv").content.decode()
+        header = text.splitlines()[0].split(",")
+        shown = header.index("ci_upper")
+        assert header[shown + 1 : shown + 5] == [
+            "bootstrap_lower",
+            "bootstrap_upper",
+            "sandwich_lower",
+            "sandwich_upper",
+        ]
+        rows = {row["model"]: row for row in csv.DictReader(io.StringIO(text))}
+        json_rows = Client().get(f"/api/v1/leaderboard{query}").json()["rows"]
+        assert set(rows) == {row["model"] for row in json_rows}
+        for expected in json_rows:
+            row = rows[expected["model"]]
+            for kind in ("bootstrap", "sandwich"):
+                lower, upper = expected["intervals"][kind]
+                assert float(row[f"{kind}_lower"]) == pytest.approx(lower)
+                assert float(row[f"{kind}_upper"]) == pytest.approx(upper)
+            assert [float(row["ci_lower"]), float(row["ci_upper"])] == pytest.approx(
+                expected["intervals"][interval]
+            )
+            assert row["sandwich_lower"] != row["bootstrap_lower"]
 
 
 def test_no_snapshot_yet_is_an_empty_board(db):

@@ -13,7 +13,7 @@ from arena.models import Model
 from leaderboard.boards.arena.online_elo import online_rating_apply
 from leaderboard.boards.arena.services import snapshot_compute
 from leaderboard.models import OnlineRating
-from tests.factories import model_make, vote_make
+from tests.factories import length_biased_votes_make, model_make, vote_make
 
 pytestmark = pytest.mark.django_db
 
@@ -149,6 +149,61 @@ def test_the_board_page_stays_light_and_the_charts_page_draws_plotly_figures(boa
     assert figures["win_rate"]["data"][0]["type"] == "heatmap"
     assert figures["battle_counts"]["data"][0]["z"][0][1] == 8, "middle and strong met 8 times in OCR"
     assert len(figures["history"]["data"]) == 3
+
+
+def _figures(html: str) -> dict:
+    found = re.search(r'<script id="chart-figures" type="application/json">(.*?)</script>', html, re.S)
+    assert found is not None, "the page embeds its figures"
+    return json.loads(found.group(1))
+
+
+def _cells(figure: dict) -> dict[tuple[str, str], float | None]:
+    trace = figure["data"][0]
+    return {
+        (row, column): trace["z"][i][j]
+        for i, row in enumerate(trace["y"])
+        for j, column in enumerate(trace["x"])
+    }
+
+
+def test_the_charts_honour_style_control_and_say_which_they_use():
+    verbose, middle, terse = (
+        model_make(slug=slug, display_name=slug.title()) for slug in ("verbose", "middle", "terse")
+    )
+    length_biased_votes_make({verbose: 0.85, middle: 0.5, terse: 0.15}, 300, seed=3)
+    snapshot_compute()
+    styled = Client().get("/leaderboard/charts/").content.decode()
+    plain = Client().get("/leaderboard/charts/?style=off&category=overall").content.decode()
+    assert (
+        "<strong>Style control is on</strong>" in styled and "<strong>Style control is off</strong>" in plain
+    )
+    assert 'href="?category=overall&amp;style=off" data-style-switch="off"' in styled
+    assert 'data-style-switch="off" aria-current="true"' in plain
+    # With it off, the tabs and the way back to the board keep it off.
+    assert 'href="?category=overall&amp;style=off" aria-current="page"' in plain
+    assert 'href="/leaderboard/?category=overall&amp;style=off"' in plain
+    on, off = _figures(styled), _figures(plain)
+    ratings_on = dict(zip(on["ratings"]["data"][0]["customdata"], on["ratings"]["data"][0]["y"], strict=True))
+    ratings_off = dict(
+        zip(off["ratings"]["data"][0]["customdata"], off["ratings"]["data"][0]["y"], strict=True)
+    )
+    # The plain fit credits length; style control takes most of it away.
+    assert ratings_off["verbose"] - ratings_off["terse"] > 2 * abs(
+        ratings_on["verbose"] - ratings_on["terse"]
+    )
+    assert _cells(on["win_rate"]) == _cells(off["win_rate"]), "the votes as cast, either way"
+    assert _cells(on["predicted_win_rate"]) != _cells(off["predicted_win_rate"])
+
+
+def test_every_chart_has_a_table_linking_each_model_to_its_page(board_models):
+    html = Client().get("/leaderboard/charts/?category=ocr").content.decode()
+    assert html.count('<details class="chart-data">') == 5
+    for slug in ("strong", "middle", "weak"):
+        # The ratings and history tables once, each heatmap's row and column headers once each.
+        assert html.count(f'<a href="/models/{slug}/">') == 2 + 3 * 2, slug
+    figures = _figures(html)
+    assert figures["ratings"]["data"][0]["customdata"] == ["middle", "strong", "weak"]
+    assert figures["win_rate"]["data"][0]["x"] == ["Middle VL", "Strong VL", "Weak VL"], "best-rated first"
 
 
 def test_the_charts_page_without_snapshots_loads_no_plotly():

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 
+import httpx
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from leaderboard.boards.general_level.selectors import general_level_board, general_level_version
@@ -70,9 +72,41 @@ def test_level_boards_hold_only_models_above_zero(seeded):
     assert 'data-model="alpha"' in level2 and 'data-model="beta-b"' in level2
 
 
-def test_empty_board_says_how_to_import():
+IMPORT_HELP = "import_general_level"
+
+
+def _staff_client(*, staff: bool = True) -> Client:
+    user = get_user_model().objects.create_user(
+        username="curator" if staff else "reader", password="unused", is_staff=staff
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_empty_board_tells_visitors_in_public_words_without_the_import_instructions():
     html = Client().get("/leaderboard/general-level/").content.decode()
-    assert "No General-Level results yet" in html and "import_general_level" in html
+    assert "No General-Level results yet" in html
+    assert "once their General-Bench results have been published" in html
+    assert IMPORT_HELP not in html and "/api/v1/general-level/import" not in html and "Staff" not in html
+
+
+def test_staff_see_how_to_import_and_no_cached_page_mixes_them_with_visitors():
+    staff, reader = _staff_client(), _staff_client(staff=False)
+    # Either order: an anonymous page cached first, or a staff page rendered first.
+    for first, then in ((Client(), staff), (staff, Client())):
+        first.get("/leaderboard/general-level/")
+        first.get("/leaderboard/general-level/")
+        then.get("/leaderboard/general-level/")
+    anonymous = Client().get("/leaderboard/general-level/").content.decode()
+    assert IMPORT_HELP not in anonymous
+    staff_page = staff.get("/leaderboard/general-level/").content.decode()
+    assert IMPORT_HELP in staff_page and "/api/v1/general-level/import" in staff_page
+    assert "once their General-Bench results have been published" in staff_page
+    assert IMPORT_HELP not in reader.get("/leaderboard/general-level/").content.decode(), "staff only"
+    # The fragment is shared by everyone, so it never carries them.
+    for client in (staff, Client()):
+        assert IMPORT_HELP not in client.get("/leaderboard/general-level/fragment/").content.decode()
 
 
 def test_fragment_is_the_board_alone_and_304_while_unchanged(seeded):
@@ -128,3 +162,17 @@ def test_arena_board_links_to_the_general_level_tab():
     html = Client().get("/leaderboard/").content.decode()
     assert 'aria-label="Leaderboards"' in html
     assert 'href="/leaderboard/general-level/"' in html
+
+
+@pytest.mark.stack
+@pytest.mark.django_db(transaction=True)
+def test_the_edge_cache_never_answers_staff_with_the_visitors_page_nor_the_reverse(live_stack):
+    session = _staff_client().cookies["sessionid"].value
+    with httpx.Client(base_url=live_stack.base_url, timeout=30) as anonymous:
+        anonymous.get("/leaderboard/general-level/")
+        shared = anonymous.get("/leaderboard/general-level/")
+        assert shared.headers.get("x-cache") == "hit" and IMPORT_HELP not in shared.text
+        with httpx.Client(base_url=live_stack.base_url, timeout=30, cookies={"sessionid": session}) as staff:
+            for _ in range(2):
+                assert IMPORT_HELP in staff.get("/leaderboard/general-level/").text
+        assert IMPORT_HELP not in anonymous.get("/leaderboard/general-level/").text
