@@ -22,8 +22,32 @@ from leaderboard.boards.arena.versions import arena_board_version
 from leaderboard.models import RatingSnapshot
 
 
+class RankedRating:
+    """How a rated row shows its rank range and interval (the board's rows, a model page's)."""
+
+    rank_lower: int | None
+    rank_upper: int | None
+    rating: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+
+    @property
+    def rank_range(self) -> str:
+        if self.rank_lower is None or self.rank_lower == self.rank_upper:
+            return ""
+        return f"{self.rank_lower}–{self.rank_upper}"
+
+    @property
+    def ci_plus(self) -> float | None:
+        return None if self.rating is None or self.ci_upper is None else self.ci_upper - self.rating
+
+    @property
+    def ci_minus(self) -> float | None:
+        return None if self.rating is None or self.ci_lower is None else self.rating - self.ci_lower
+
+
 @dataclass(frozen=True)
-class BoardRow:
+class BoardRow(RankedRating):
     slug: str
     name: str
     organization: str
@@ -51,20 +75,6 @@ class BoardRow:
     @property
     def rank_change_abs(self) -> int:
         return abs(self.rank_change or 0)
-
-    @property
-    def rank_range(self) -> str:
-        if self.rank_lower is None or self.rank_lower == self.rank_upper:
-            return ""
-        return f"{self.rank_lower}–{self.rank_upper}"
-
-    @property
-    def ci_plus(self) -> float | None:
-        return None if self.rating is None or self.ci_upper is None else self.ci_upper - self.rating
-
-    @property
-    def ci_minus(self) -> float | None:
-        return None if self.rating is None or self.ci_lower is None else self.rating - self.ci_lower
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any, Final
 from django.conf import settings
 
 from arena.models import Model
+from leaderboard.boards.arena.board import RankedRating
 from leaderboard.boards.arena.categories import CATEGORIES, CATEGORY_LABELS, OVERALL, category_check
 from leaderboard.boards.arena.export import ROW_KEYS, model_ratings_get
 from leaderboard.boards.arena.selectors import board_rows, model_history, snapshot_result
@@ -22,7 +23,7 @@ HISTORY_POINTS: Final = 200  # snapshots on the chart, as the model endpoint's d
 
 
 @dataclass(frozen=True)
-class RatingRow:
+class RatingRow(RankedRating):
     rank: int | None
     rank_lower: int | None
     rank_upper: int | None
@@ -32,20 +33,6 @@ class RatingRow:
     battles: int
     win_rate: float | None
     provisional: bool  # too few votes here, or left out of the style fit: listed unranked
-
-    @property
-    def rank_range(self) -> str:
-        if self.rank_lower is None or self.rank_lower == self.rank_upper:
-            return ""
-        return f"{self.rank_lower}–{self.rank_upper}"
-
-    @property
-    def ci_plus(self) -> float | None:
-        return None if self.rating is None or self.ci_upper is None else self.ci_upper - self.rating
-
-    @property
-    def ci_minus(self) -> float | None:
-        return None if self.rating is None or self.ci_lower is None else self.rating - self.ci_lower
 
 
 @dataclass(frozen=True)
