@@ -1,5 +1,6 @@
-/* Draw the figures the server built (Plotly JSON in #chart-figures) into [data-figure] boxes, fitted to
-   each box: a narrow box (a phone) gets short names, upright axis labels that cannot run into each
+/* The page shows each chart as a picture the server drew (SVG). Once someone reaches for a chart (hovers,
+   taps or focuses it) plotly.js is loaded and draws the figures the server built (Plotly JSON in
+   #chart-figures) into the [data-figure] boxes, in place of the pictures, fitted to each box: a narrow box (a phone) gets short names, upright axis labels that cannot run into each
    other, only the best-rated models that fit (saying so, and where to find all), and heatmap cells
    without numbers once the numbers no longer fit; hover or a tap still tells. Redrawn when a box
    changes width (resize, orientation change). */
@@ -7,8 +8,9 @@
   "use strict";
 
   const source = document.getElementById("chart-figures");
-  if (!source || !window.Plotly) return;
-  const figures = JSON.parse(source.textContent);
+  const loader = document.querySelector("script[data-plotly]");
+  if (!source || !loader) return;
+  let figures = null;
   const text = getComputedStyle(document.body).color;
   const grid = "rgba(128,128,128,0.25)";
   const FONT = "system-ui, sans-serif";
@@ -145,14 +147,15 @@
   function draw(box) {
     const key = box.dataset.figure;
     const figure = figures[key];
-    if (!figure) { box.closest("section").hidden = true; return; }
-    // The box's height is reserved by the stylesheet before this runs: the plot fills it and nothing moves.
+    if (!figure) return;
+    // The box's height is set by the stylesheet, pictures or not: the plot fills it and nothing moves.
     const width = Math.floor(box.clientWidth);
     const height = Math.floor(box.clientHeight);
     if (!width || drawn.get(box) === width) return;
     drawn.set(box, width);
     const fit = (FIT[key] || fitMatrix)(figure, width, height);
-    if (!box.dataset.label) box.dataset.label = box.getAttribute("aria-label") || "";
+    box.querySelectorAll(".chart-picture").forEach((picture) => picture.remove());
+    box.setAttribute("role", "img");
     box.setAttribute("aria-label", box.dataset.label + (fit.note ? fit.note.label : ""));
     box.dataset.shown = String(fit.data[0] ? (fit.data[0].x || []).length : 0);
     // No mode bar: its buttons would be focusable controls inside role="img", and they cover the chart.
@@ -168,8 +171,8 @@
     });
   }
 
-  // Each chart is drawn as it nears the viewport, one per task: drawing all five at once would hold
-  // the page's main thread for a long while on a phone.
+  // Once plotly.js is here, each chart is drawn as it nears the viewport, one per task: drawing all
+  // five at once would hold the page's main thread for a long while on a phone.
   const boxes = Array.from(document.querySelectorAll("[data-figure]"));
   const near = new Set();
   const queue = [];
@@ -184,29 +187,55 @@
     if (!queue.includes(box)) queue.push(box);
     if (!drawing) { drawing = true; setTimeout(drain, 0); }
   };
-  if (window.IntersectionObserver) {
-    const watcher = new IntersectionObserver((entries) => {
-      entries.forEach((entry) => {
-        if (!entry.isIntersecting) return;
-        near.add(entry.target);
-        watcher.unobserve(entry.target);
-        schedule(entry.target);
-      });
-    }, { rootMargin: "300px 0px" });
-    boxes.forEach((box) => watcher.observe(box));
-  } else {
-    boxes.forEach((box) => { near.add(box); schedule(box); });
+  function start() {
+    figures = JSON.parse(source.textContent);
+    if (window.IntersectionObserver) {
+      const watcher = new IntersectionObserver((entries) => {
+        entries.forEach((entry) => {
+          if (!entry.isIntersecting) return;
+          near.add(entry.target);
+          watcher.unobserve(entry.target);
+          schedule(entry.target);
+        });
+      }, { rootMargin: "300px 0px" });
+      boxes.forEach((box) => watcher.observe(box));
+    } else {
+      boxes.forEach((box) => { near.add(box); schedule(box); });
+    }
+    // A drawn chart is fitted again when its box changes width (a resize, the phone turned).
+    let pending = 0;
+    const redraw = () => {
+      if (pending) return;
+      pending = requestAnimationFrame(() => { pending = 0; boxes.filter((box) => near.has(box)).forEach(schedule); });
+    };
+    if (window.ResizeObserver) {
+      const observer = new ResizeObserver(redraw);
+      boxes.forEach((box) => observer.observe(box));
+    }
+    window.addEventListener("orientationchange", redraw);
+    window.addEventListener("resize", redraw);
   }
-  // A drawn chart is fitted again when its box changes width (a resize, the phone turned).
-  let pending = 0;
-  const redraw = () => {
-    if (pending) return;
-    pending = requestAnimationFrame(() => { pending = 0; boxes.filter((box) => near.has(box)).forEach(schedule); });
+
+  // plotly.js (about 1 MB to evaluate) is loaded only when someone reaches for a chart: the pictures
+  // already say everything at first sight, so a visitor who only looks never pays for it.
+  let loading = null;
+  const load = (box) => {
+    if (!loading) {
+      loading = new Promise((resolve, reject) => {
+        const script = document.createElement("script");
+        script.src = loader.dataset.plotly;
+        script.onload = resolve;
+        script.onerror = reject;
+        document.head.append(script);
+      }).then(start, () => { loading = null; });
+    }
+    loading.then(() => { if (figures) { near.add(box); schedule(box); } });
   };
-  if (window.ResizeObserver) {
-    const observer = new ResizeObserver(redraw);
-    boxes.forEach((box) => observer.observe(box));
-  }
-  window.addEventListener("orientationchange", redraw);
-  window.addEventListener("resize", redraw);
+  document.querySelectorAll(".chart-card").forEach((card) => {
+    const box = card.querySelector("[data-figure]");
+    if (!box) return;
+    for (const event of ["pointerenter", "focusin", "touchstart"]) {
+      card.addEventListener(event, () => load(box), { passive: true, once: true });
+    }
+  });
 })();

@@ -1,5 +1,6 @@
 """The charts page on a phone, in Chromium: heatmap labels that never run together, every chart inside
-the screen's width, model names linked to their pages, and the style-control switch."""
+the screen's width, whether drawn by the server (the pictures shown first) or by Plotly (once someone
+reaches for a chart), model names linked to their pages, and the style-control switch."""
 
 from __future__ import annotations
 
@@ -44,10 +45,15 @@ def _arena(count: int) -> list[Model]:
     return models
 
 
-def _open(page: Any, url: str, width: int) -> None:
+def _open(page: Any, url: str, width: int, *, plotly: bool = True) -> None:
+    """The charts page at `width`; with `plotly`, each chart reached for (hovered) and drawn by Plotly."""
     page.set_viewport_size({"width": width, "height": 844})
     page.goto(url)
-    # A chart is drawn as it nears the viewport: bring each one there.
+    page.wait_for_selector("[data-figure='ratings'] .chart-picture", state="attached")
+    if not plotly:
+        return
+    # Plotly loads once a chart is reached for, and then draws each chart as it nears the viewport.
+    page.locator(".chart-card").first.hover()
     for box in page.locator("[data-figure]").all():
         box.scroll_into_view_if_needed()
         page.wait_for_selector(
@@ -56,13 +62,15 @@ def _open(page: Any, url: str, width: int) -> None:
 
 
 # The rendered text boxes of one chart (tick labels, cell numbers, colour bar, notes), and which of
-# them overlap: two boxes that share more than half a pixel each way.
+# them overlap: two boxes that share more than half a pixel each way. A server picture hidden at this
+# width (display: none) has no boxes.
 TEXT_BOXES = """box => {
   const shown = t => t.textContent.trim() && getComputedStyle(t).display !== 'none'
     && t.getAttribute('opacity') !== '0';
-  const boxes = Array.from(box.querySelectorAll('svg text')).filter(shown).map(t => {
+  const texts = Array.from(box.querySelectorAll('svg text, .chart-note'));
+  const boxes = texts.filter(shown).map(t => {
     const r = t.getBoundingClientRect();
-    const cell = !!t.closest('.textpoint, .hm');
+    const cell = !!t.closest('.textpoint, .hm') || t.classList.contains('cell');
     return { text: t.textContent, cell, left: r.left, right: r.right, top: r.top, bottom: r.bottom };
   }).filter(r => r.right > r.left && r.bottom > r.top);
   const overlaps = [];
@@ -72,18 +80,46 @@ TEXT_BOXES = """box => {
     const y = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
     if (x > 0.5 && y > 0.5) overlaps.push(`${a.text} / ${b.text}`);
   }
-  const svg = box.querySelector('svg.main-svg').getBoundingClientRect();
-  return { boxes, overlaps, left: svg.left, right: svg.right };
+  const drawing = Array.from(box.querySelectorAll('svg.main-svg, svg.chart-svg'))
+    .map(svg => svg.getBoundingClientRect()).find(r => r.width > 0);
+  const picture = Array.from(box.querySelectorAll('.chart-picture')).find(p => p.offsetWidth > 0);
+  return { boxes, overlaps, left: drawing.left, right: drawing.right,
+           shown: Number(picture ? picture.dataset.shown : box.dataset.shown),
+           label: picture ? picture.getAttribute('aria-label') : box.getAttribute('aria-label') };
 }"""
 
 
+def test_the_page_shows_server_pictures_and_loads_plotly_only_once_a_chart_is_reached_for(
+    browser_page, live_stack
+):
+    models = _arena(4)
+    page = browser_page
+    _open(page, live_stack.base_url + "/leaderboard/charts/", 1280, plotly=False)
+    page.wait_for_timeout(500)
+    assert page.evaluate("typeof window.Plotly") == "undefined"
+    assert page.evaluate(
+        "performance.getEntriesByType('resource').every(entry => !entry.name.includes('plotly'))"
+    ), "plotly.js is not fetched for a visitor who only looks"
+    ratings = page.locator("[data-figure='ratings'] .chart-picture--wide")
+    # The best-rated first, each point telling its model and rating as a tooltip.
+    tips = ratings.locator(".chart-point title").all_text_contents()
+    assert [tip.split(":")[0] for tip in tips] == [model.display_name for model in models]
+    page.locator("[data-figure='win_rate']").hover()
+    page.wait_for_selector("[data-figure='win_rate'][data-drawn]", timeout=20_000)
+    assert page.locator("[data-figure='win_rate'] .chart-picture").count() == 0, (
+        "Plotly took the picture's place"
+    )
+    assert page.locator("[data-figure='win_rate']").get_attribute("role") == "img"
+
+
+@pytest.mark.parametrize("plotly", [False, True], ids=["pictures", "plotly"])
 @pytest.mark.parametrize("count", [4, 12])
 def test_on_a_phone_heatmap_labels_never_overlap_and_every_chart_fits_the_screen(
-    browser_page, live_stack, count
+    browser_page, live_stack, count, plotly
 ):
     _arena(count)
     page = browser_page
-    _open(page, live_stack.base_url + "/leaderboard/charts/", 390)
+    _open(page, live_stack.base_url + "/leaderboard/charts/", 390, plotly=plotly)
     width = page.evaluate("window.innerWidth")
     assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, "nothing sticks out sideways"
     for key in ("ratings", "history", *HEATMAPS):
@@ -94,29 +130,31 @@ def test_on_a_phone_heatmap_labels_never_overlap_and_every_chart_fits_the_screen
             ticks = [text for text in found["boxes"] if not text["cell"]]
             assert len(ticks) >= 2 * min(count, 4), "the axes carry the model names"
     win_rate = page.locator("[data-figure='win_rate']")
-    cells = [text for text in win_rate.evaluate(TEXT_BOXES)["boxes"] if text["cell"]]
+    found = win_rate.evaluate(TEXT_BOXES)
+    cells = [text for text in found["boxes"] if text["cell"]]
     if count == 4:
         # Few models: the cells are big enough for their numbers, and they are written in.
         assert len(cells) == 4 * 3 and all(cell["text"].endswith("%") for cell in cells), cells
     else:
         # Too many for a phone: the best-rated that fit, and the chart says so and where all of them are.
-        shown = int(win_rate.get_attribute("data-shown"))
+        shown = found["shown"]
         assert 3 <= shown < count
-        assert f"best-rated of {count} models" in win_rate.get_attribute("aria-label")
+        assert f"best-rated of {count} models" in found["label"]
         assert f"The {shown} best-rated of {count} models." in win_rate.inner_text()
         table = page.locator("[data-figure='win_rate'] ~ details tbody tr")
         assert table.count() == count, "the table under the chart lists every model"
 
 
-def test_the_charts_refit_when_the_phone_turns(browser_page, live_stack):
+@pytest.mark.parametrize("plotly", [False, True], ids=["pictures", "plotly"])
+def test_the_charts_refit_when_the_phone_turns(browser_page, live_stack, plotly):
     _arena(12)
     page = browser_page
-    _open(page, live_stack.base_url + "/leaderboard/charts/", 390)
+    _open(page, live_stack.base_url + "/leaderboard/charts/", 390, plotly=plotly)
     box = page.locator("[data-figure='win_rate']")
-    upright = int(box.get_attribute("data-shown"))
+    upright = box.evaluate(TEXT_BOXES)["shown"]
     page.set_viewport_size({"width": 844, "height": 390})
     page.wait_for_function(
-        "shown => Number(document.querySelector(\"[data-figure='win_rate']\").dataset.shown) > shown",
+        f"shown => ({TEXT_BOXES})(document.querySelector(\"[data-figure='win_rate']\")).shown > shown",
         arg=upright,
     )
     found = box.evaluate(TEXT_BOXES)
@@ -126,7 +164,7 @@ def test_the_charts_refit_when_the_phone_turns(browser_page, live_stack):
 def test_model_names_link_to_their_pages_from_the_tables_and_the_points(browser_page, live_stack):
     models = _arena(4)
     page = browser_page
-    _open(page, live_stack.base_url + "/leaderboard/charts/", 390)
+    _open(page, live_stack.base_url + "/leaderboard/charts/", 390, plotly=False)
     for details in page.locator("details.chart-data").all():
         details.locator("summary").click()
         links = {link.get_attribute("href") for link in details.locator("tbody th a").all()}
@@ -150,26 +188,29 @@ def test_the_charts_say_which_style_control_they_use_and_switch_it(browser_page,
 
     _arena(4)
     page = browser_page
-    _open(page, live_stack.base_url + "/leaderboard/charts/", 390)
+    _open(page, live_stack.base_url + "/leaderboard/charts/", 390, plotly=False)
     expect(page.locator("[data-chart-method]")).to_contain_text("Style control is on")
     expect(page.locator('[data-style-switch="on"][aria-current]')).to_have_count(1)
     page.click('[data-style-switch="off"]')
     page.wait_for_url("**style=off**")
     expect(page.locator("[data-chart-method]")).to_contain_text("Style control is off")
     expect(page.locator('[data-style-switch="off"][aria-current]')).to_have_count(1)
-    page.wait_for_selector("[data-figure='ratings'][data-drawn]", timeout=20_000)
+    page.wait_for_selector("[data-figure='ratings'] .chart-picture", state="attached")
     # The category tabs and the way back to the board keep the choice.
     for link in page.locator(".category-tabs a, .gl-back a").all():
         assert "style=off" in (link.get_attribute("href") or ""), link.get_attribute("href")
 
 
+@pytest.mark.parametrize("plotly", [False, True], ids=["pictures", "plotly"])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [390, 1280])
-def test_the_charts_and_their_opened_tables_have_no_axe_violations(browser_page, live_stack, width, scheme):
+def test_the_charts_and_their_opened_tables_have_no_axe_violations(
+    browser_page, live_stack, width, scheme, plotly
+):
     _arena(12)
     page = browser_page
     page.emulate_media(color_scheme=scheme)
-    _open(page, live_stack.base_url + "/leaderboard/charts/", width)
+    _open(page, live_stack.base_url + "/leaderboard/charts/", width, plotly=plotly)
     for summary in page.locator("details.chart-data summary").all():
         summary.click()
     assert page.evaluate("document.documentElement.scrollWidth") <= page.evaluate("window.innerWidth") + 1

@@ -20,6 +20,7 @@ from django.conf import settings
 
 from arena.models import Model
 from leaderboard.boards.arena.categories import CATEGORY_LABELS
+from leaderboard.boards.arena.pictures import Picture, chart_pictures
 from leaderboard.boards.arena.selectors import HistoryPoint, board_rows, snapshot_result, snapshots_history
 from leaderboard.models import RatingSnapshot
 from leaderboard.ratings.bradley_terry import RATING_SCALE
@@ -247,6 +248,7 @@ class ArenaCharts:
     ratings: tuple[RatedModel, ...]  # best first, as drawn
     matrices: dict[str, MatrixTable]
     history: tuple[HistoryLine, ...]
+    pictures: dict[str, tuple[Picture, ...]]  # the figures drawn as SVG, compact and wide
 
 
 _MATRICES: Final = (
@@ -374,4 +376,5 @@ def arena_charts(*, snapshot: RatingSnapshot, category: str, style: bool) -> Are
         ratings=tuple(model for model in rated if model.rating is not None),
         matrices=matrices,
         history=tuple(history),
+        pictures=chart_pictures(figures=figures),
     )

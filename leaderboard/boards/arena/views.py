@@ -148,7 +148,11 @@ def arena_charts_page(request: HttpRequest) -> HttpResponse:
             "charts": charts,
             "figures": charts.figures if charts is not None else {},
             "matrix_sections": [
-                {**section, "table": charts.matrices[section["key"]]}
+                {
+                    **section,
+                    "table": charts.matrices[section["key"]],
+                    "pictures": charts.pictures.get(section["key"], ()),
+                }
                 for section in _MATRIX_SECTIONS
                 if section["key"] in charts.matrices
             ]

@@ -8,15 +8,15 @@ page lays them out in a column from top to bottom with no position of their own.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from leaderboard.boards.svg import nice_scale, svg_path
+
 WIDTH: Final = 1000
 HEIGHT: Final = 200
-_TICKS_MAX: Final = 6
 _SPAN_MIN: Final = 10.0  # rating points: the narrowest scale drawn
 _MARKERS_UP_TO: Final = 30  # a dot on every point while they stay apart
 
@@ -34,23 +34,6 @@ class HistoryChart:
     high: float  # and at its top
 
 
-def _scale(bottom: float, top: float) -> tuple[float, float, float]:
-    """The plot's bottom, top and tick step: the smallest round step (1, 2 or 5 times a power of ten) at
-    which ticks on its multiples cover bottom..top in at most _TICKS_MAX ticks."""
-    power = 10 ** math.floor(math.log10((top - bottom) / (_TICKS_MAX - 1)))
-    for step in (factor * power for factor in (1, 2, 5, 10, 20, 50)):
-        low, high = math.floor(bottom / step) * step, math.ceil(top / step) * step
-        if round((high - low) / step) <= _TICKS_MAX - 1:
-            return float(low), float(high), float(step)
-    raise AssertionError("a step of 50 times the span's sixth always fits")
-
-
-def _path(xs: Sequence[float], ys: Sequence[float]) -> str:
-    return " ".join(
-        f"{'M' if i == 0 else 'L'}{px:.1f},{py:.1f}" for i, (px, py) in enumerate(zip(xs, ys, strict=True))
-    )
-
-
 def history_chart(*, points: Sequence[Mapping[str, Any]]) -> HistoryChart | None:
     """The chart of `points` (rows of `model_history`: created_at, rating, ci_lower, ci_upper), oldest
     first; None when none of them has a rating."""
@@ -65,7 +48,7 @@ def history_chart(*, points: Sequence[Mapping[str, Any]]) -> HistoryChart | None
         # A steady rating without an interval still gets a scale around it, with the line in the middle.
         middle = (bottom + top) / 2
         bottom, top = middle - _SPAN_MIN / 2, middle + _SPAN_MIN / 2
-    low, high, step = _scale(bottom, top)
+    low, high, step = nice_scale(bottom, top)
     times = [point["created_at"].timestamp() for point in rated]
     start, end = times[0], times[-1]
 
@@ -81,11 +64,11 @@ def history_chart(*, points: Sequence[Mapping[str, Any]]) -> HistoryChart | None
     band = ""
     if lows != highs:
         # Along the upper bounds, then back along the lower ones: one closed shape.
-        back = _path(xs[::-1], [y(v) for v in lows[::-1]])
-        band = f"{_path(xs, [y(v) for v in highs])} L{back[1:]} Z"
+        back = svg_path(xs[::-1], [y(v) for v in lows[::-1]])
+        band = f"{svg_path(xs, [y(v) for v in highs])} L{back[1:]} Z"
     ticks = tuple(round(high - i * step) for i in range(round((high - low) / step) + 1))
     return HistoryChart(
-        line=_path(xs, [y(value) for value in ratings]),
+        line=svg_path(xs, [y(value) for value in ratings]),
         band=band,
         markers=tuple(f"M{px:.1f},{y(value):.1f} l0,0" for px, value in zip(xs, ratings, strict=True))
         if len(rated) <= _MARKERS_UP_TO and end != start
