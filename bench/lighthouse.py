@@ -57,7 +57,20 @@ def lighthouse_install() -> Path:
     return binary
 
 
-def audit(*, binary: Path, url: str, out: Path) -> dict[str, Any]:
+def audit(*, binary: Path, url: str, out: Path, tries: int = 3) -> dict[str, Any]:
+    """One Lighthouse run; a run that fails (Lighthouse's own runtime errors, such as NO_NAVSTART when
+    Chromium's trace misses the navigation, come and go) is tried again, up to `tries` times."""
+    for attempt in range(1, tries + 1):
+        try:
+            return _audit_once(binary=binary, url=url, out=out)
+        except subprocess.CalledProcessError:
+            if attempt == tries:
+                raise
+            print(f"lighthouse failed on {url}; trying again ({attempt}/{tries})", flush=True)
+    raise AssertionError("unreachable")
+
+
+def _audit_once(*, binary: Path, url: str, out: Path) -> dict[str, Any]:
     subprocess.run(
         [
             str(binary),
