@@ -25,6 +25,7 @@ COPY core core
 COPY workers workers
 COPY arena arena
 COPY leaderboard leaderboard
+COPY portal portal
 COPY templates templates
 COPY static static
 

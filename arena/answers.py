@@ -201,7 +201,7 @@ def _battle_state_announce(*, battle: Battle) -> None:
     from core.errors import NotFound
 
     try:
-        state = battle_state(battle=battle_get(battle_id=battle.id))
+        state = battle_state(battle=battle_get(battle_id=battle.id, blind_only=False))
     except NotFound:
         return
     if state != "generating":

@@ -55,6 +55,9 @@ class Model(models.Model):
     adapter_config = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     sampling_weight = models.FloatField(default=1.0)
+    # A new model's boost (set by the portal when it enables one), multiplying its weight until it has
+    # ARENA_NEW_MODEL_BOOST_VOTES counted votes; each snapshot lifts it for those that have.
+    sampling_boost = models.FloatField(default=1.0)
     # Shown on the model's public page (/models/<slug>/): Markdown, rendered there sanitised.
     description = models.TextField(blank=True)
     links = models.JSONField(default=list, blank=True, validators=[model_links_validate])
@@ -66,6 +69,9 @@ class Model(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(sampling_weight__gte=0), name="model_sampling_weight_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sampling_boost__gte=1), name="model_sampling_boost_at_least_one"
             ),
         ]
 
@@ -94,7 +100,16 @@ class MediaAsset(models.Model):
 
 
 class Battle(models.Model):
+    class Mode(models.TextChoices):
+        # Drawn by the arena, names hidden until the vote: the only votes the anonymous board counts.
+        BLIND = "blind", "Blind battle"
+        # The playground (portal/playground): two models the voter chose, named throughout.
+        SIDE_BY_SIDE = "side_by_side", "Named side by side"
+        # The playground's direct chat: one chosen model (model_b is model_a), side "a" only, no vote.
+        DIRECT = "direct", "Direct chat"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.BLIND)
     model_a = models.ForeignKey(Model, on_delete=models.PROTECT, related_name="+")
     model_b = models.ForeignKey(Model, on_delete=models.PROTECT, related_name="+")
     creator_id = models.CharField(max_length=64, db_index=True)
@@ -110,12 +125,22 @@ class Battle(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=~models.Q(model_a=models.F("model_b")), name="battle_models_distinct"
+                condition=~models.Q(model_a=models.F("model_b")) | models.Q(mode="direct"),
+                name="battle_models_distinct",
             ),
         ]
 
     def __str__(self) -> str:
         return str(self.id)
+
+    @property
+    def named(self) -> bool:
+        """The voter chose the models and saw their names: its vote is stored with anony=False."""
+        return self.mode != self.Mode.BLIND
+
+    @property
+    def sides(self) -> list[str]:
+        return [Side.A] if self.mode == self.Mode.DIRECT else list(Side.values)
 
 
 class Turn(models.Model):
@@ -219,7 +244,7 @@ class Vote(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     # Prompt categories (leaderboard.ratings.categories_label), labelled when the vote is cast.
     categories = ArrayField(models.CharField(max_length=32), default=list, blank=True)
-    # Votes here are always blind; imported ones say whether their voter saw the names.
+    # False for a named battle's vote (the playground) and for imported votes whose voter saw the names.
     anony = models.BooleanField(default=True)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.ARENA)
     # Imports only: identifies the imported battle so that importing a file again adds nothing twice.

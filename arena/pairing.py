@@ -1,4 +1,5 @@
-"""Which two models meet: distinct, able to read the prompt, drawn by sampling weight."""
+"""Which two models meet: distinct, able to read the prompt, drawn by sampling weight (times a new
+model's boost, until it has enough counted votes)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from collections.abc import Collection, Sequence
 
 from arena.models import Model
 from core.errors import Unavailable
+
+
+def _weight(model: Model) -> float:
+    return model.sampling_weight * model.sampling_boost
 
 
 def pair_draw(
@@ -23,9 +28,9 @@ def pair_draw(
         raise Unavailable(
             f"Fewer than two models that accept {kinds} are available right now. Please try again later."
         )
-    first = rng.choices(pool, weights=[model.sampling_weight for model in pool])[0]
+    first = rng.choices(pool, weights=[_weight(model) for model in pool])[0]
     rest = [model for model in pool if model.pk != first.pk]
-    second = rng.choices(rest, weights=[model.sampling_weight for model in rest])[0]
+    second = rng.choices(rest, weights=[_weight(model) for model in rest])[0]
     pair = [first, second]
     rng.shuffle(pair)
     return pair[0], pair[1]

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Prefetch, Q
 
+from arena.answers import answer_stream_key
 from arena.models import Battle, Model, Response, Turn, TurnAttachment, Vote
 from core.errors import NotFound
+from workers.streaming import stream_state_get
 
 
 def model_public(model: Model) -> dict[str, Any]:
@@ -26,9 +30,54 @@ def models_active_list() -> list[dict[str, Any]]:
     return [model_public(model) for model in Model.objects.filter(status=Model.Status.ACTIVE)]
 
 
-def battle_get(*, battle_id: uuid.UUID | str) -> Battle:
+def playground_models(*, user: AbstractBaseUser | AnonymousUser, also: Collection[int] = ()) -> list[Model]:
+    """The models `user` may pick in the playground, by name: every active model, plus the models
+    whose ids are in `also`, whatever their status.
+
+    The arena knows nothing of who submitted a model. The portal (a layer above) widens the list:
+    its playground passes the ids of the user's own FINISHED submissions in `also` (and every
+    submitter's for staff), so that a model only its submitter may try is never active, and so
+    never drawn into a blind battle.
+    """
+    del user  # the portal decides whose models are in `also`; kept so that callers say who asks
+    wanted = Q(status=Model.Status.ACTIVE) | Q(pk__in=list(also))
+    return list(Model.objects.filter(wanted).order_by("display_name", "slug"))
+
+
+def playground_model_pick(
+    *, slug: str, user: AbstractBaseUser | AnonymousUser, also: Collection[int] = ()
+) -> Model:
+    """One of `playground_models(user=user, also=also)` by slug."""
+    for model in playground_models(user=user, also=also):
+        if model.slug == slug:
+            return model
+    raise NotFound("That model is not available in the playground; pick one from the list.")
+
+
+def named_answers_get(*, battle_id: uuid.UUID | str, turn: int) -> dict[str, dict[str, Any]]:
+    """Each answer of a turn of a battle as it stands, by side: `status`, `text`, `error`. A streaming
+    answer's text comes from its stream's own record, which the worker writes before each delta
+    (the stored text lags it by up to ARENA_PERSIST_INTERVAL_S); a finished one's as stored."""
+    answers: dict[str, dict[str, Any]] = {}
+    rows = Response.objects.filter(turn__battle_id=battle_id, turn__index=turn).values_list(
+        "side", "status", "text", "error"
+    )
+    for side, status, text, error in rows:
+        if status == Response.Status.STREAMING:
+            streamed = stream_state_get(
+                state_key=answer_stream_key(battle_id=battle_id, turn=turn, side=side)
+            )
+            text = streamed if streamed is not None and len(streamed) >= len(text) else text
+        answers[side] = {"status": status, "text": text, "error": error or None}
+    return answers
+
+
+def battle_get(*, battle_id: uuid.UUID | str, blind_only: bool = True) -> Battle:
+    """A battle with its turns, answers and attachments. Blind ones only unless asked: a named
+    battle (the playground's) is never shown where blind ones are, at their permalinks or API."""
+    battles = Battle.objects.all() if not blind_only else Battle.objects.filter(mode=Battle.Mode.BLIND)
     battle = (
-        Battle.objects.select_related("model_a", "model_b")
+        battles.select_related("model_a", "model_b")
         .prefetch_related(
             Prefetch("turns", queryset=Turn.objects.order_by("index")),
             Prefetch("turns__responses", queryset=Response.objects.order_by("side")),

@@ -1,4 +1,5 @@
-"""Changes to arena data: start a battle, ask a follow-up, vote, abandon, retry."""
+"""Changes to arena data: start a battle (blind, or named for the playground), ask a follow-up, vote,
+abandon, retry."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def _turn_create(*, battle: Battle, index: int, prompt: str, attachments: Sequen
         TurnAttachment(turn=turn, asset=asset, position=position)
         for position, asset in enumerate(attachments)
     )
-    responses = Response.objects.bulk_create(Response(turn=turn, side=side) for side in Side.values)
+    responses = Response.objects.bulk_create(Response(turn=turn, side=side) for side in battle.sides)
     responses_enqueue(responses=responses, models={Side.A: battle.model_a, Side.B: battle.model_b})
     return turn
 
@@ -71,6 +72,80 @@ def battle_create(
     return battle
 
 
+def _model_reads_check(*, model: Model, modalities: set[str]) -> None:
+    missing = modalities - set(model.input_modalities)
+    if missing:
+        kinds = " and ".join(sorted(missing))
+        raise InvalidInput(f"{model.display_name} cannot read {kinds}; pick another model or leave it out.")
+
+
+def _battle_named_create(
+    *,
+    mode: str,
+    model_a: Model,
+    model_b: Model,
+    prompt: str,
+    attachments: Sequence[MediaAsset],
+    creator_id: str,
+    ip_hash: str,
+) -> Battle:
+    prompt = _prompt_clean(prompt)
+    modalities = {"text", *(asset.kind for asset in attachments)}
+    for model in {model_a.pk: model_a, model_b.pk: model_b}.values():
+        _model_reads_check(model=model, modalities=modalities)
+    with transaction.atomic():
+        battle = Battle.objects.create(
+            mode=mode, model_a=model_a, model_b=model_b, creator_id=creator_id, ip_hash=ip_hash
+        )
+        _turn_create(battle=battle, index=0, prompt=prompt, attachments=attachments)
+    return battle
+
+
+def battle_start_named(
+    *,
+    model_a: Model,
+    model_b: Model,
+    prompt: str,
+    attachments: Sequence[MediaAsset] = (),
+    creator_id: str,
+    ip_hash: str = "",
+) -> Battle:
+    """Two models the voter chose answer side by side, named throughout (the playground).
+
+    Which models a voter may choose is the caller's to check (`arena.selectors.playground_models`).
+    Its vote is stored with anony=False, so the anonymous board never counts it; it is never drawn
+    by pairing, shown at a blind battle's permalink, or retried with a new pair.
+    """
+    if model_a.pk == model_b.pk:
+        raise InvalidInput("Pick two different models to compare side by side.")
+    return _battle_named_create(
+        mode=Battle.Mode.SIDE_BY_SIDE,
+        model_a=model_a,
+        model_b=model_b,
+        prompt=prompt,
+        attachments=attachments,
+        creator_id=creator_id,
+        ip_hash=ip_hash,
+    )
+
+
+def chat_start(
+    *, model: Model, prompt: str, attachments: Sequence[MediaAsset] = (), creator_id: str, ip_hash: str = ""
+) -> Battle:
+    """A direct chat with one chosen model: a named battle with side "a" only (model_b is model_a),
+    so that its answers are generated, queued, streamed and stored as every battle's are. It takes
+    follow-ups (`turn_append`) and no vote."""
+    return _battle_named_create(
+        mode=Battle.Mode.DIRECT,
+        model_a=model,
+        model_b=model,
+        prompt=prompt,
+        attachments=attachments,
+        creator_id=creator_id,
+        ip_hash=ip_hash,
+    )
+
+
 def _battle_locked(
     *,
     battle_id: uuid.UUID | str,
@@ -91,17 +166,18 @@ def _battle_locked(
 
 
 def _latest_responses_check(*, battle: Battle, action: str) -> int:
-    """The index of the battle's latest turn, once both its answers finished well (one query)."""
+    """The index of the battle's latest turn, once all its answers finished well (one query)."""
     found = list(
         Response.objects.filter(turn__battle=battle)
         .order_by("-turn__index")
-        .values_list("turn__index", "status")[: len(Side.values)]
+        .values_list("turn__index", "status")[: len(battle.sides)]
     )
     assert found, "every battle is created with its first turn"
     index = found[0][0]
     statuses = {status for turn_index, status in found if turn_index == index}
     if statuses - set(Response.FINISHED):
-        raise Conflict(f"Please wait until both answers have finished before you {action}.")
+        answers = "the answer has" if len(battle.sides) == 1 else "both answers have"
+        raise Conflict(f"Please wait until {answers} finished before you {action}.")
     if Response.Status.FAILED in statuses:
         raise Conflict(
             f"One of the answers failed, so you cannot {action} in this battle. Retry with a new pair."
@@ -122,6 +198,10 @@ def turn_append(
             raise Conflict("This battle has been voted on; start a new round to ask more.")
         latest = _latest_responses_check(battle=battle, action="ask a follow-up")
         if latest + 1 >= settings.ARENA_MAX_TURNS:
+            if battle.mode == Battle.Mode.DIRECT:
+                raise Conflict(
+                    f"This chat has reached its limit of {settings.ARENA_MAX_TURNS} turns; start a new one."
+                )
             raise Conflict(
                 f"This battle has reached its limit of {settings.ARENA_MAX_TURNS} turns. Please vote."
             )
@@ -150,8 +230,12 @@ def vote_cast(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str, winner
             raise Conflict(ABANDONED_CONFLICT)
         if Vote.objects.filter(battle=battle).exists():
             raise Conflict("This battle already has a vote.")
+        if battle.mode == Battle.Mode.DIRECT:
+            raise Conflict("A direct chat has one model, so there is nothing to vote on.")
         _latest_responses_check(battle=battle, action="vote")
-        vote = Vote.objects.create(battle=battle, winner=winner, voter_id=voter_id, ip_hash=ip_hash)
+        vote = Vote.objects.create(
+            battle=battle, winner=winner, voter_id=voter_id, ip_hash=ip_hash, anony=not battle.named
+        )
         answers = signals.vote_cast.send(sender=Vote, vote=vote, battle=battle)
         transaction.on_commit(partial(vote_cast_count, winner=winner))
     reveals: dict[str, signals.VoteReveal] = {}
@@ -257,6 +341,8 @@ def battle_retry(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str) -> 
             voter_id=voter_id,
             refusal="Only the person who started this battle can retry it.",
         )
+        if battle.named:
+            raise Conflict("Only a blind battle can be retried with a new pair; pick the models again.")
         first = battle.turns.order_by("index").first()
         assert first is not None
         attachments = [

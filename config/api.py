@@ -8,6 +8,9 @@ from arena.api import router as arena_router
 from core.api import OfflineSwagger, api_errors_install
 from leaderboard.boards.arena.api import router as ratings_router
 from leaderboard.boards.general_level.api import router as leaderboard_router
+from portal.api import router as submissions_router
+from portal.auth import api_auth_errors_install
+from portal.tokens_api import router as tokens_router
 
 api = NinjaAPI(
     title="Arena Hub API",
@@ -19,6 +22,9 @@ api = NinjaAPI(
 api.add_router("", arena_router)
 api.add_router("", ratings_router)
 api.add_router("", leaderboard_router)
+api.add_router("", tokens_router)
+api.add_router("", submissions_router)
 
 
 api_errors_install(api=api)
+api_auth_errors_install(api=api)

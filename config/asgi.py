@@ -1,8 +1,9 @@
 """The ASGI application: Django over HTTP (behind the edge read cache, under a deadline), Channels
-over WebSocket, lifespan routed through.
+over WebSocket, lifespan routed through, and /playground/ passed to the playground's own process
+when PLAYGROUND_UPSTREAM names it (README "Playground").
 
 Served by uvicorn. Lifespan events are answered here so that an in-process app that needs
-them (Gradio, mounted at /gradio by a later issue) can hook its startup and shutdown in.
+them can hook its startup and shutdown in.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from arena.routing import websocket_urlpatterns as arena_ws  # noqa: E402
 from core.deadline import RequestDeadline  # noqa: E402
 from core.edge_cache import EdgeCache  # noqa: E402
 from leaderboard.routing import websocket_urlpatterns as leaderboard_ws  # noqa: E402
+from portal.submissions.routing import websocket_urlpatterns as submissions_ws  # noqa: E402
 
 Scope = dict[str, Any]
 
@@ -39,11 +41,31 @@ async def lifespan(scope: Scope, receive: Any, send: Any) -> None:
             return
 
 
+site_http = RequestDeadline(EdgeCache(django_http), seconds=settings.REQUEST_DEADLINE_S)
+
+
+def _with_playground(site: Any, upstream: str) -> Any:
+    """/playground/ to the playground's process, before the deadline: its event streams stay open."""
+    from portal.playground.proxy import PlaygroundProxy, playground_path
+
+    playground = PlaygroundProxy(upstream=upstream)
+
+    async def route(scope: Scope, receive: Any, send: Any) -> None:
+        if playground_path(scope["path"]):
+            await playground(scope, receive, send)
+        else:
+            await site(scope, receive, send)
+
+    return route
+
+
 application = ProtocolTypeRouter(
     {
-        "http": RequestDeadline(EdgeCache(django_http), seconds=settings.REQUEST_DEADLINE_S),
+        "http": _with_playground(site_http, settings.PLAYGROUND_UPSTREAM)
+        if settings.PLAYGROUND_UPSTREAM
+        else site_http,
         "websocket": AllowedHostsOriginValidator(
-            SessionMiddlewareStack(URLRouter(arena_ws + leaderboard_ws))
+            SessionMiddlewareStack(URLRouter(arena_ws + leaderboard_ws + submissions_ws))
         ),
         "lifespan": lifespan,
     }

@@ -1,4 +1,5 @@
-"""`make run`: secret key, services, migrations, demo models, then the web server, a worker and beat.
+"""`make run`: secret key, services, migrations, demo models, then the web server, a worker, beat and
+the playground's own process (the web server passes /playground/ to it).
 
 Each of them, and the embedded PostgreSQL and Redis, is restarted when it dies (config.supervisor).
 Ctrl-C stops everything within a few seconds; the embedded servers stop with this process.
@@ -47,6 +48,26 @@ def uvicorn_command(*, host: str, port: int, proxies: str | None = None) -> list
     return command
 
 
+def playground_command(*, uds: Path) -> list[str]:
+    """The playground's process (one: Gradio keeps its queue per process), on a unix socket that only
+    this machine's processes reach, so the address the web server forwards can be believed."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "portal.playground.asgi:application",
+        "--uds",
+        str(uds),
+        "--lifespan",
+        "on",
+        "--proxy-headers",
+        "--forwarded-allow-ips",
+        "*",
+        "--timeout-graceful-shutdown",
+        "2",
+    ]
+
+
 def _static_collect(*, sources: list[Path], root: Path) -> None:
     """Hash and compress the static files, when they changed since the last run: compressing
     plotly.js with brotli takes half a minute, which a restart should not pay again."""
@@ -90,8 +111,11 @@ def main() -> int:
     metrics_dir.mkdir(parents=True, exist_ok=True)
     for stale in metrics_dir.glob("*.db"):  # the last run's processes: their counts would add up again
         stale.unlink()
+    playground_socket = DATA_DIR / "playground.sock"
+    os.environ["PLAYGROUND_UPSTREAM"] = f"unix:{playground_socket}"  # the web server's, from here on
     commands = {
         "web": uvicorn_command(host=host, port=int(port)),
+        "playground": playground_command(uds=playground_socket),
         "worker": _manage("arena_worker", "--loglevel", "WARNING"),
         "beat": [
             sys.executable,

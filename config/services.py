@@ -14,6 +14,7 @@ the addresses, so a process that needs a server nobody started gets a connection
 from __future__ import annotations
 
 import atexit
+import base64
 import contextlib
 import fcntl
 import json
@@ -34,6 +35,7 @@ from urllib.parse import quote
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("ARENA_DATA_DIR", BASE_DIR / ".data"))
 SECRET_KEY_FILE = DATA_DIR / "secret_key"
+SECRETS_KEYS_FILE = DATA_DIR / "secrets_key"
 EMBEDDED_DATABASE = "arena"
 
 
@@ -283,20 +285,29 @@ def services_ensure() -> ServiceUrls:
 
 
 def secret_key_ensure() -> None:
-    """Without `DJANGO_SECRET_KEY`, make sure `.data/secret_key` holds a random key (created once, 0600).
+    """Without `DJANGO_SECRET_KEY`, make sure `.data/secret_key` holds a random key, and without
+    `ARENA_SECRETS_KEYS`, that `.data/secrets_key` holds a Fernet key for stored API keys (each created
+    once, 0600). The settings read the files; they never write them."""
+    if not os.environ.get("DJANGO_SECRET_KEY"):
+        _key_file_ensure(SECRET_KEY_FILE, lambda: secrets.token_urlsafe(50))
+    if not os.environ.get("ARENA_SECRETS_KEYS"):
+        # A Fernet key: 32 random bytes, url-safe base64 (cryptography's Fernet.generate_key()).
+        _key_file_ensure(
+            SECRETS_KEYS_FILE, lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        )
 
-    The settings read the file; they never write it.
-    """
-    if os.environ.get("DJANGO_SECRET_KEY") or SECRET_KEY_FILE.exists():
+
+def _key_file_ensure(path: Path, make: Callable[[], str]) -> None:
+    if path.exists():
         return
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    fd, draft = tempfile.mkstemp(dir=DATA_DIR, prefix=".secret_key.")  # created 0600
+    fd, draft = tempfile.mkstemp(dir=DATA_DIR, prefix=f".{path.name}.")  # created 0600
     try:
         with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(50) + "\n")
+            handle.write(make() + "\n")
         # link() never replaces: when two entry points race, the first complete key wins, and no
         # reader ever sees a half-written file.
         with contextlib.suppress(FileExistsError):
-            os.link(draft, SECRET_KEY_FILE)
+            os.link(draft, path)
     finally:
         os.unlink(draft)

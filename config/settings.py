@@ -18,7 +18,7 @@ import corsheaders.defaults
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from config.services import BASE_DIR, DATA_DIR, SECRET_KEY_FILE, embedded_urls
+from config.services import BASE_DIR, DATA_DIR, SECRET_KEY_FILE, SECRETS_KEYS_FILE, embedded_urls
 
 
 class Env(environ.Env):
@@ -159,6 +159,10 @@ INSTALLED_APPS = [
     "arena",
     "leaderboard",
     "workers",
+    "portal",
+    # Accounts (README "Accounts and API tokens"): email and password only, no social providers.
+    "allauth",
+    "allauth.account",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +181,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: its process_exception sees what a view raised before any other turns it into a 500.
@@ -290,6 +295,77 @@ SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=365 * 24 * 3600) if
 SECURE_HSTS_INCLUDE_SUBDOMAINS = DJANGO_HTTPS and env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_SSL_REDIRECT = False
 
+# Accounts (README "Accounts and API tokens"): django-allauth, signing in by email and password.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+ACCOUNT_ADAPTER = "portal.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+# No username is asked for; allauth fills Django's username column from the address itself.
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+# optional: a new account may sign in at once and is sent a link to confirm its address; mandatory:
+# no sign-in before the address is confirmed; none: no confirmation mail.
+ACCOUNT_EMAIL_VERIFICATION = env.choice(
+    "ACCOUNT_EMAIL_VERIFICATION", default="OPTIONAL", choices=("OPTIONAL", "MANDATORY", "NONE")
+).lower()
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Arena Hub] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if DJANGO_HTTPS else "http"
+# The reset page does not say whether an address has an account (no mail is sent for an unknown one).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_PREVENT_ENUMERATION = True
+# Password guessing: allauth's own rate limits, counted in the Django cache (Redis), so every process
+# shares them. After LOGIN_FAILED_LIMIT failed sign-ins to one address within LOGIN_FAILED_WINDOW_S,
+# that address is refused until the oldest failure is that old; one address (IP) may fail 10 a minute
+# over all accounts. A successful sign-in does not reset the count, so a guesser gains nothing by one.
+ACCOUNT_LOGIN_FAILED_LIMIT = env.int("ACCOUNT_LOGIN_FAILED_LIMIT", default=5)
+ACCOUNT_LOGIN_FAILED_WINDOW_S = env.int("ACCOUNT_LOGIN_FAILED_WINDOW_S", default=300)
+if ACCOUNT_LOGIN_FAILED_LIMIT < 1 or ACCOUNT_LOGIN_FAILED_WINDOW_S < 1:
+    raise ImproperlyConfigured(
+        "ACCOUNT_LOGIN_FAILED_LIMIT and ACCOUNT_LOGIN_FAILED_WINDOW_S must be at least 1."
+    )
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": f"10/m/ip,{ACCOUNT_LOGIN_FAILED_LIMIT}/{ACCOUNT_LOGIN_FAILED_WINDOW_S}s/key",
+}
+
+# Mail (address confirmations, password resets): printed by the web process by default; "file" writes
+# each message under EMAIL_FILE_PATH, "smtp" sends it through EMAIL_HOST.
+_EMAIL_BACKENDS = {
+    "CONSOLE": "django.core.mail.backends.console.EmailBackend",
+    "FILE": "django.core.mail.backends.filebased.EmailBackend",
+    "SMTP": "django.core.mail.backends.smtp.EmailBackend",
+}
+EMAIL_BACKEND = _EMAIL_BACKENDS[
+    env.choice("EMAIL_BACKEND", default="CONSOLE", choices=tuple(_EMAIL_BACKENDS))
+]
+EMAIL_FILE_PATH = Path(env.str("EMAIL_FILE_PATH", default=str(DATA_DIR / "mail")))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Arena Hub <arena-hub@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+# Read as they are (as DJANGO_SECRET_KEY): django-environ would take a leading "$" for a variable's name.
+EMAIL_HOST_USER = env.ENVIRON.get("EMAIL_HOST_USER", "").strip()
+EMAIL_HOST_PASSWORD = env.ENVIRON.get("EMAIL_HOST_PASSWORD", "").strip()
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=not EMAIL_USE_SSL)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured(
+        "Set one of EMAIL_USE_TLS (STARTTLS, usually port 587) and EMAIL_USE_SSL (usually port 465), "
+        "not both."
+    )
+# A mail server that does not answer fails the sending request within this, before REQUEST_DEADLINE_S.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT_S", default=5.0)
+
 # The public read-only API (boards, models, the vote export) may be read from any origin; nothing that
 # needs the session or writes is opened to other sites.
 CORS_ALLOW_ALL_ORIGINS = True
@@ -343,6 +419,13 @@ ARENA_PERSIST_INTERVAL_S = env.float("ARENA_PERSIST_INTERVAL_S", default=0.5)
 # After this many seconds without a first word from a side, the battle page says the model is slow
 # and offers a new pair.
 ARENA_SLOW_NOTICE_S = env.float("ARENA_SLOW_NOTICE_S", default=20.0)
+# The playground (portal/playground, README "Playground") is a process of its own, since Gradio keeps
+# its queue per process; a web process given its address passes /playground/ to it (`make run` does).
+PLAYGROUND_UPSTREAM = env.str("PLAYGROUND_UPSTREAM", default="")
+if PLAYGROUND_UPSTREAM and not PLAYGROUND_UPSTREAM.startswith(("unix:/", "http://", "https://")):
+    raise ImproperlyConfigured(
+        "PLAYGROUND_UPSTREAM must be unix:/path/to/socket or an http:// or https:// URL."
+    )
 # A streaming answer's worker renews its lease every HEARTBEAT seconds; the expiry sweep (every
 # SWEEP seconds) fails one unrenewed for LEASE seconds. So a dead worker's answer fails within
 # LEASE + SWEEP seconds (20 by default), however long a healthy answer or a model load takes.
@@ -364,6 +447,17 @@ WORKER_TORCH_THREADS = env.int("WORKER_TORCH_THREADS", default=1)
 # How often a worker looks for newly registered models its --models patterns match (besides being
 # told at once when one is registered).
 WORKER_QUEUES_REFRESH_S = env.float("WORKER_QUEUES_REFRESH_S", default=10.0)
+# Fernet keys (comma-separated) that encrypt stored secrets such as submitted endpoints' API keys: the
+# first encrypts, all decrypt (rotation). Unset: `.data/secrets_key` if `make run` wrote one; else under
+# DEBUG or tests, one derived from SECRET_KEY
+# (workers/secrets.py); unset in production: storing or using such a secret is refused.
+ARENA_SECRETS_KEYS = [key.strip() for key in env.list("ARENA_SECRETS_KEYS", default=[]) if key.strip()]
+if not ARENA_SECRETS_KEYS and SECRETS_KEYS_FILE.is_file():
+    # Written by `make run` (config/services.py secret_key_ensure), as the secret key is.
+    ARENA_SECRETS_KEYS = [SECRETS_KEYS_FILE.read_text().strip()]
+# Submitted endpoints must resolve to public addresses, checked at every connection; 1 lets them reach
+# loopback and private networks (tests, local use). Operator-registered models are never checked.
+PORTAL_ALLOW_PRIVATE_ENDPOINTS = env.bool("PORTAL_ALLOW_PRIVATE_ENDPOINTS", default=False)
 
 # The arena leaderboard (README "Leaderboards and ratings"): beat checks every CHECK_S, and a snapshot
 # is recomputed once the vote counts changed (a vote or an invalidation) and the last snapshot is at
@@ -390,6 +484,31 @@ LEADERBOARD_INTERVALS = env.str("LEADERBOARD_INTERVALS", default="bootstrap")
 # 100 bootstrap rounds over 50,000 battles of 50 models take about 3 s, over 20,000 about 1 s.
 LEADERBOARD_STYLE_MAX_VOTES = env.int("LEADERBOARD_STYLE_MAX_VOTES", default=20_000)
 LEADERBOARD_STYLE_INTERVAL_S = env.float("LEADERBOARD_STYLE_INTERVAL_S", default=60.0)
+
+# Model submissions (README "Submitting a model"). The weekly limit counts every submission a user made
+# in the last 7 days (staff are not limited). Submitted models get slugs after a prefix per kind, so that
+# the workers' --models patterns can host them (e.g. "ep-*" on a CPU worker, "hf-*" on a GPU one).
+PORTAL_SUBMISSIONS_PER_WEEK = env.int("PORTAL_SUBMISSIONS_PER_WEEK", default=5)
+PORTAL_CARD_MIN_CHARS = env.int("PORTAL_CARD_MIN_CHARS", default=200)
+PORTAL_NAME_BLOCKLIST = env.list(
+    "PORTAL_NAME_BLOCKLIST", default=["arena hub", "official", "admin", "moderator", "staff"]
+)
+PORTAL_MAX_PARAMS = env.int("PORTAL_MAX_PARAMS", default=80_000_000_000)
+PORTAL_ENDPOINT_TIMEOUT_S = env.float("PORTAL_ENDPOINT_TIMEOUT_S", default=20.0)
+PORTAL_CHECK_QUEUE = env.str("PORTAL_CHECK_QUEUE", default="default")
+PORTAL_SLUG_PREFIXES = {"checkpoint": "hf-", "endpoint": "ep-"}
+# How long an evaluation waits for a worker to host the model's queue before it fails, saying so.
+PORTAL_WORKER_WAIT_S = env.float("PORTAL_WORKER_WAIT_S", default=60.0)
+# Until the evaluation pipeline lands, evaluating is one answer to this prompt, within the limit.
+PORTAL_SMOKE_PROMPT = env.str("PORTAL_SMOKE_PROMPT", default="Say hello and name one colour.")
+PORTAL_SMOKE_TOKENS = env.int("PORTAL_SMOKE_TOKENS", default=32)
+PORTAL_SMOKE_TIME_LIMIT_S = env.float("PORTAL_SMOKE_TIME_LIMIT_S", default=120.0)
+# A finished submission enters the arena pool when staff enable it, or at once with this set.
+PORTAL_AUTO_ENABLE = env.bool("PORTAL_AUTO_ENABLE", default=False)
+# A model the portal enables is drawn this many times as often (FastChat's boost) until it has
+# ARENA_NEW_MODEL_BOOST_VOTES counted votes (each snapshot lifts the boost of those that have).
+ARENA_NEW_MODEL_BOOST = env.float("ARENA_NEW_MODEL_BOOST", default=5.0)
+ARENA_NEW_MODEL_BOOST_VOTES = env.int("ARENA_NEW_MODEL_BOOST_VOTES", default=300)
 
 CELERY_BROKER_URL = _redis_db(REDIS_URL, REDIS_DB_OFFSET, broker=True)
 CELERY_RESULT_BACKEND = None

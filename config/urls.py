@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.templatetags.static import static
-from django.urls import path
+from django.urls import include, path
 from django.utils.functional import lazy
 from django.views.generic.base import RedirectView
 
@@ -16,6 +16,14 @@ from leaderboard.boards.general_level.views import (
     general_level_page,
 )
 from leaderboard.boards.model.views import model_page
+from portal.submissions.views import (
+    submission_action,
+    submission_new_page,
+    submission_page,
+    submissions_page,
+    submissions_queue_page,
+)
+from portal.views import token_revoke_page, tokens_page
 
 urlpatterns = [
     path("", battle_page, name="battle"),
@@ -29,6 +37,16 @@ urlpatterns = [
     path("models/<slug:slug>/", model_page, name="model-page"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    # Sign-up, sign-in, sign-out, password reset (django-allauth); README "Accounts and API tokens".
+    path("accounts/", include("allauth.urls")),
+    path("account/tokens/", tokens_page, name="portal-tokens"),
+    path("account/tokens/<int:token_id>/revoke/", token_revoke_page, name="portal-token-revoke"),
+    # Model submissions (README "Submitting a model").
+    path("submit/", submission_new_page, name="submission-new"),
+    path("submissions/", submissions_page, name="submissions"),
+    path("submissions/queue/", submissions_queue_page, name="submissions-queue"),
+    path("submissions/<uuid:submission_id>/", submission_page, name="submission"),
+    path("submissions/<uuid:submission_id>/<str:action>/", submission_action, name="submission-action"),
     # Lazy: the hashed name is looked up in the static manifest when asked, not when URLs load.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("arena/favicon.svg"), permanent=True)),
     # Probes and scrapes (README "Health and metrics"); the edge cache lets these through untouched.

@@ -14,7 +14,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 
-from core.errors import ServiceError
+from core.errors import ServiceError, TooManyRequests
 from core.middleware import SERVER_ERROR_DETAIL, database_unavailable_response
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,10 @@ def api_errors_install(*, api: NinjaAPI) -> None:
 
     @api.exception_handler(ServiceError)
     def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
-        return api.create_response(request, {"detail": exc.message}, status=exc.status_code)
+        response = api.create_response(request, {"detail": exc.message}, status=exc.status_code)
+        if isinstance(exc, TooManyRequests):
+            response["Retry-After"] = str(exc.retry_after_s)
+        return response
 
     @api.exception_handler(ValidationError)
     def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:

@@ -40,3 +40,13 @@ class Conflict(ServiceError):
 
 class Unavailable(ServiceError):
     status_code = 503
+
+
+class TooManyRequests(ServiceError):
+    """A limit reached: answered 429 with `Retry-After` (seconds) beside the sentence."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +19,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from config.run import uvicorn_command as run_uvicorn_command
-from tests.processes import environment, processes_running
+from tests.processes import environment, free_port, processes_running
 from workers.tiny_models import TinyModelSpec, tiny_models_build
 
 BROKEN_SLUG = "broken-endpoint"
@@ -73,8 +76,13 @@ def live_stack(
         DATABASE_URL=_database_url(),
         REDIS_URL=os.environ["REDIS_URL"],
         ARENA_MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        # Submitted endpoints in the portal's tests are loopback servers.
+        PORTAL_ALLOW_PRIVATE_ENDPOINTS="1",
     )
-    slugs = ",".join([*(spec.slug for spec in tiny_models_dir.specs), BROKEN_SLUG, *SCRIPTED_SLUGS])
+    # hf-* and ep-*: the slugs of submitted checkpoints and endpoints (portal), hosted once registered.
+    slugs = ",".join(
+        [*(spec.slug for spec in tiny_models_dir.specs), BROKEN_SLUG, *SCRIPTED_SLUGS, "hf-*", "ep-*"]
+    )
     with processes_running(env=env, logs=tmp_path_factory.mktemp("stack-logs")) as processes:
         base_url = processes.web()
         # Named after the web's port, so that a test finds this worker among the live ones.
@@ -111,3 +119,54 @@ def cache_cleared() -> None:
     """Each test starts with an empty cache: the database rolls back after a test, the cache does
     not, and reads cached under a data version would otherwise outlive the rows they showed."""
     cache.clear()
+
+
+# --- a real OpenAI-compatible server: transformers serve ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Served:
+    base_url: str
+    ready_after_s: float
+    log: Path
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """`transformers serve` on a free loopback port; requests name a local model directory as their model."""
+    from transformers.utils.import_utils import is_serve_available
+
+    if not is_serve_available():
+        pytest.fail("`transformers serve` needs the `openai` package: install transformers[serving].")
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    command = [
+        sys.executable, "-m", "transformers.cli.transformers", "serve",
+        "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", "--dtype", "float32",
+        "--trust-remote-code",  # the tiny Qwen2-VL-style models ship their processor as code
+    ]  # fmt: skip
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    started = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"transformers serve exited:\n{log.read_text()[-3000:]}")
+            if time.monotonic() - started > 60:
+                raise RuntimeError(f"transformers serve not ready after 60 s:\n{log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield Served(
+            base_url=f"http://127.0.0.1:{port}/v1", ready_after_s=time.monotonic() - started, log=log
+        )
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -14,6 +14,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ARENA_MAX_NEW_TOKENS", "24")
 # Debug is off in tests as in production, and the settings then insist on a key.
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-for-production")
+# One Fernet key for stored API keys in the test process and the stacks it starts (their workers run
+# outside pytest, where no development key is derived).
+os.environ.setdefault("ARENA_SECRETS_KEYS", "dGVzdHMtb25seS1mZXJuZXQta2V5LW5vdC1mb3ItcHI=")
 # Static files from the finders: the suite runs no collectstatic (one test runs it for the hashed copy).
 os.environ.setdefault("DJANGO_STATIC_HASHED", "0")
 

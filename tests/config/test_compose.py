@@ -37,6 +37,7 @@ CADDYFILE = ROOT / "deploy" / "Caddyfile"
 SECRETS = ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "VLLM_API_KEY", "HF_TOKEN")
 ONE_SHOT = {"migrate", "static", "register-vllm"}
 SERVICES = {
+    "playground",
     "postgres",
     "pgbouncer",
     "redis",

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.conftest import Served
+from tests.processes import free_port as _free_port
 from workers.adapters import (
     AdapterError,
     GenerationParams,
@@ -32,12 +28,6 @@ from workers.adapters.openai_http import OpenAIHttpAdapter
 from workers.adapters.sse import sse_data_iterate
 
 SHORT = GenerationParams(max_new_tokens=16, temperature=0.7, top_p=0.9, seed=5)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _adapter(key: str, **config: Any) -> ModelAdapter:
@@ -59,54 +49,6 @@ def _run(
 
 
 # --- a real OpenAI-compatible server: transformers serve ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Served:
-    base_url: str
-    ready_after_s: float
-    log: Path
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """`transformers serve` on a free loopback port; requests name a local model directory as their model."""
-    from transformers.utils.import_utils import is_serve_available
-
-    if not is_serve_available():
-        pytest.fail("`transformers serve` needs the `openai` package: install transformers[serving].")
-    port = _free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    command = [
-        sys.executable, "-m", "transformers.cli.transformers", "serve",
-        "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", "--dtype", "float32",
-        "--trust-remote-code",  # the tiny Qwen2-VL-style models ship their processor as code
-    ]  # fmt: skip
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    started = time.monotonic()
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"transformers serve exited:\n{log.read_text()[-3000:]}")
-            if time.monotonic() - started > 60:
-                raise RuntimeError(f"transformers serve not ready after 60 s:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield Served(
-            base_url=f"http://127.0.0.1:{port}/v1", ready_after_s=time.monotonic() - started, log=log
-        )
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.mark.parametrize("slug", ["tiny-llava-64", "tiny-qwen2-vl-64"])

@@ -19,13 +19,36 @@ from workers.adapters.base import (
     ModelAdapter,
 )
 from workers.adapters.images import image_data_url
+from workers.adapters.public_network import PublicOnlyTransport
 from workers.adapters.settings import OpenAISettings
 from workers.adapters.sse import sse_data_iterate
+from workers.secrets import secret_decrypt
 
 _ERROR_BODY_MAX_BYTES = 8192
 _REASON_MAX_CHARS = 300
 _RETRY_FIRST_WAIT_S = 0.25
 _RETRY_MAX_WAIT_S = 2.0
+
+
+class EndpointConnectError(AdapterError):
+    """The server could not be reached (refused, unresolvable, or no connection in time)."""
+
+
+class EndpointTimeout(AdapterError):
+    """The server was reached but sent nothing for `read_timeout` seconds."""
+
+
+class EndpointStatusError(AdapterError):
+    """The server answered with an HTTP error status; `status_code` and `detail` say which and why."""
+
+    def __init__(self, message: str, *, status_code: int, detail: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.detail = detail
+
+
+class EndpointIncompatible(AdapterError):
+    """The server answered, but not as an OpenAI-compatible chat completion."""
 
 
 def _shorten(text: str) -> str:
@@ -91,14 +114,17 @@ class OpenAIHttpAdapter(ModelAdapter):
 
     def __init__(self, *, settings: OpenAISettings) -> None:
         self.settings = settings
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(
-                connect=settings.connect_timeout,
-                read=settings.read_timeout,
-                write=settings.read_timeout,
-                pool=settings.connect_timeout,
-            )
+        timeout = httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.read_timeout,
+            pool=settings.connect_timeout,
         )
+        if settings.public_only:
+            # Submitted endpoints: every connection is checked where it is made (public_network.py).
+            self._client = httpx.Client(timeout=timeout, transport=PublicOnlyTransport(), trust_env=False)
+        else:
+            self._client = httpx.Client(timeout=timeout)
 
     def close(self) -> None:
         self._client.close()
@@ -128,6 +154,9 @@ class OpenAIHttpAdapter(ModelAdapter):
             if not key:
                 raise AdapterError(f"The API key variable '{name}' is not set on this worker.")
             headers["Authorization"] = f"Bearer {key}"
+        elif self.settings.api_key_encrypted:
+            # Decrypted per request and never kept, like the environment's key above.
+            headers["Authorization"] = f"Bearer {secret_decrypt(ciphertext=self.settings.api_key_encrypted)}"
         return headers
 
     def _open(
@@ -155,8 +184,9 @@ class OpenAIHttpAdapter(ModelAdapter):
                 return self._client.send(request, stream=True)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 if attempt == attempts:
-                    reason = _shorten(str(exc)) or type(exc).__name__
-                    raise AdapterError(
+                    # A reason that is a sentence of its own (the address guard's) keeps its one full stop.
+                    reason = (_shorten(str(exc)) or type(exc).__name__).rstrip(".")
+                    raise EndpointConnectError(
                         f"Could not connect to the model server at {self.settings.base_url} "
                         f"after {attempts} attempt{'s' if attempts > 1 else ''}: {reason}."
                     ) from exc
@@ -176,9 +206,12 @@ class OpenAIHttpAdapter(ModelAdapter):
                 return
             try:
                 if response.status_code >= 400:
-                    raise AdapterError(
+                    detail = _error_reason(response)
+                    raise EndpointStatusError(
                         f"The model server answered {response.status_code} "
-                        f"{response.reason_phrase}: {_error_reason(response)}"
+                        f"{response.reason_phrase}: {detail}",
+                        status_code=response.status_code,
+                        detail=detail,
                     )
                 if "application/json" in response.headers.get("content-type", ""):
                     yield from self._whole_answer(response, stats=stats)
@@ -188,7 +221,7 @@ class OpenAIHttpAdapter(ModelAdapter):
                 # Closing the connection is what tells the server to stop generating.
                 response.close()
         except httpx.TimeoutException as exc:
-            raise AdapterError(
+            raise EndpointTimeout(
                 f"The model server sent nothing for {self.settings.read_timeout:g} seconds."
             ) from exc
         except httpx.HTTPError as exc:
@@ -205,9 +238,9 @@ class OpenAIHttpAdapter(ModelAdapter):
             try:
                 event = json.loads(data)
             except ValueError as exc:
-                raise AdapterError("The model server streamed data that is not JSON.") from exc
+                raise EndpointIncompatible("The model server streamed data that is not JSON.") from exc
             if not isinstance(event, dict):
-                raise AdapterError("The model server streamed an unexpected event.")
+                raise EndpointIncompatible("The model server streamed an unexpected event.")
             if "error" in event:
                 raise AdapterError(
                     f"The model server reported an error: {_shorten(_error_detail(event) or 'unknown')}"
@@ -226,7 +259,7 @@ class OpenAIHttpAdapter(ModelAdapter):
             payload = json.loads(response.read())
             content = payload["choices"][0]["message"]["content"] or ""
         except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise AdapterError("The model server answered in an unexpected format.") from exc
+            raise EndpointIncompatible("The model server answered in an unexpected format.") from exc
         self._usage_read(payload, stats=stats)
         yield str(content)
 

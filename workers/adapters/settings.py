@@ -40,6 +40,11 @@ class OpenAISettings:
     base_url: str  # without a trailing slash, e.g. "http://host:8000/v1"
     model: str
     api_key_env: str | None = None
+    # A Fernet token (workers/secrets.py), decrypted only right before each request; out of reprs.
+    api_key_encrypted: str | None = field(default=None, repr=False)
+    # Set by the portal for submitted endpoints: every connection must reach public addresses only
+    # (unless PORTAL_ALLOW_PRIVATE_ENDPOINTS), checked at connect time (public_network.py).
+    public_only: bool = False
     connect_timeout: float = 5.0
     read_timeout: float = 60.0
     max_retries: int = 2
@@ -149,6 +154,8 @@ def _openai_read(reader: _ConfigReader) -> OpenAISettings | None:
             "base_url",
             "model",
             "api_key_env",
+            "api_key_encrypted",
+            "public_only",
             "connect_timeout",
             "read_timeout",
             "max_retries",
@@ -169,6 +176,9 @@ def _openai_read(reader: _ConfigReader) -> OpenAISettings | None:
         reader.problems.append(
             "'api_key_env' must be the name of an environment variable, not the key itself."
         )
+    api_key_encrypted = reader.text("api_key_encrypted", required=False)
+    if api_key_env is not None and api_key_encrypted is not None:
+        reader.problems.append("Set either 'api_key_env' or 'api_key_encrypted', not both.")
     extra_body = reader.mapping("extra_body")
     for key in sorted(_RESERVED_BODY_KEYS & set(extra_body)):
         reader.problems.append(f"'extra_body' may not set '{key}'.")
@@ -176,6 +186,8 @@ def _openai_read(reader: _ConfigReader) -> OpenAISettings | None:
         base_url=(base_url or "").rstrip("/"),
         model=model or "",
         api_key_env=api_key_env,
+        api_key_encrypted=api_key_encrypted,
+        public_only=reader.flag("public_only", default=False),
         connect_timeout=reader.number("connect_timeout", default=5.0, minimum=0),
         read_timeout=reader.number("read_timeout", default=60.0, minimum=0),
         max_retries=reader.integer("max_retries", default=2, low=0, high=10),

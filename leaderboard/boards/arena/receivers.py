@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.dispatch import receiver
 
 from arena.models import Battle, Vote
@@ -40,7 +41,12 @@ def vote_style_record(sender: type[Vote], *, vote: Vote, battle: Battle, **kwarg
 
 
 @receiver(vote_cast, dispatch_uid="leaderboard.arena.online_elo")
-def vote_online_elo_apply(sender: type[Vote], *, vote: Vote, battle: Battle, **kwargs: Any) -> VoteReveal:
+def vote_online_elo_apply(
+    sender: type[Vote], *, vote: Vote, battle: Battle, **kwargs: Any
+) -> VoteReveal | None:
+    if not vote.anony and settings.LEADERBOARD_ANONY_ONLY:
+        # A named vote (the playground's) moves no rating the anonymous board shows, as in a replay.
+        return None
     change_a, change_b = online_rating_apply(
         model_a=battle.model_a, model_b=battle.model_b, winner=vote.winner
     )

@@ -120,6 +120,7 @@ def snapshot_compute(*, only_if_due: bool = False, now: datetime | None = None) 
         if not state.total:
             return None
         snapshot = _snapshot_build(state=state)
+        _boosts_lift(rows=snapshot.results[OVERALL]["rows"])
         _matrices_prune(keep_from=snapshot.version - max(1, settings.LEADERBOARD_SNAPSHOT_KEEP_MATRICES) + 1)
         _snapshots_thin(
             before=snapshot.created_at - timedelta(seconds=settings.LEADERBOARD_SNAPSHOT_KEEP_ALL_S)
@@ -130,6 +131,16 @@ def snapshot_compute(*, only_if_due: bool = False, now: datetime | None = None) 
         "snapshot %s: %s votes in %.2f s", snapshot.version, snapshot.vote_count, snapshot.compute_seconds
     )
     return snapshot
+
+
+def _boosts_lift(*, rows: list[dict[str, Any]]) -> None:
+    """A new model's sampling boost (arena.Model.sampling_boost, set when the portal enables it) ends
+    once it has ARENA_NEW_MODEL_BOOST_VOTES counted votes."""
+    enough = [
+        row["model"] for row in rows if (row.get("battles") or 0) >= settings.ARENA_NEW_MODEL_BOOST_VOTES
+    ]
+    if enough:
+        Model.objects.filter(slug__in=enough, sampling_boost__gt=1).update(sampling_boost=1.0)
 
 
 def snapshot_check() -> RatingSnapshot | None:

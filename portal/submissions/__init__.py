@@ -1,0 +1,1 @@
+"""Model submissions: an author's model checked, approved, evaluated and enabled into the arena."""

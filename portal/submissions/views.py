@@ -1,0 +1,91 @@
+"""The submission pages: the form, the submitter's list, one submission (live), and the public queue."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from core.errors import ServiceError
+from leaderboard.boards.model.description import description_html
+from portal.submissions import selectors, services
+from portal.submissions.forms import SubmissionForm
+
+
+@login_required
+def submission_new_page(request: HttpRequest) -> HttpResponse:
+    form = SubmissionForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                submission = services.submission_create(user=request.user, data=form.submission_data())
+            except ServiceError as error:
+                form.add_error(None, error.message)
+                status = error.status_code
+            else:
+                return HttpResponseRedirect(reverse("submission", args=[submission.pk]))
+        else:
+            status = 400
+    return render(request, "portal/submission_new.html", {"form": form}, status=status)
+
+
+@login_required
+def submissions_page(request: HttpRequest) -> HttpResponse:
+    submissions = selectors.submissions_visible(user=request.user)[:200]
+    return render(request, "portal/submissions.html", {"submissions": submissions})
+
+
+@login_required
+def submission_page(request: HttpRequest, submission_id: str) -> HttpResponse:
+    try:
+        submission = selectors.submission_get(user=request.user, submission_id=submission_id)
+    except ServiceError:
+        raise Http404 from None
+    context = {
+        "submission": submission,
+        "events": submission.events.select_related("actor"),
+        "card": description_html(text=submission.description),
+        "is_owner": submission.submitter_id == request.user.pk,
+        "error": request.GET.get("error", ""),
+    }
+    template = (
+        "portal/submission_live.html" if request.GET.get("part") == "live" else "portal/submission.html"
+    )
+    return render(request, template, context)
+
+
+_ACTIONS = {
+    "withdraw": lambda request, pk: services.submission_withdraw(user=request.user, submission_id=pk),
+    "approve": lambda request, pk: services.submission_approve(user=request.user, submission_id=pk),
+    "enable": lambda request, pk: services.submission_enable(user=request.user, submission_id=pk),
+    "reject": lambda request, pk: services.submission_reject(
+        user=request.user, submission_id=pk, reason=request.POST.get("reason", "")
+    ),
+}
+
+
+@login_required
+@require_POST
+def submission_action(request: HttpRequest, submission_id: str, action: str) -> HttpResponse:
+    """A button on the submission's page; a refusal comes back to the page as its sentence."""
+    url = reverse("submission", args=[submission_id])
+    act = _ACTIONS.get(action)
+    if act is None:
+        raise Http404
+    try:
+        act(request, submission_id)
+    except ServiceError as error:
+        return render(
+            request,
+            "portal/submission_refused.html",
+            {"detail": error.message, "back": url},
+            status=error.status_code,
+        )
+    return HttpResponseRedirect(url)
+
+
+def submissions_queue_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/queue.html", {"groups": selectors.queue_groups()})
