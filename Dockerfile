@@ -26,6 +26,7 @@ COPY workers workers
 COPY arena arena
 COPY leaderboard leaderboard
 COPY portal portal
+COPY evaluation evaluation
 COPY templates templates
 COPY static static
 

@@ -160,6 +160,7 @@ INSTALLED_APPS = [
     "leaderboard",
     "workers",
     "portal",
+    "evaluation",
     # Accounts (README "Accounts and API tokens"): email and password only, no social providers.
     "allauth",
     "allauth.account",

@@ -179,3 +179,14 @@ def test_the_public_queue_lists_waiting_submissions_in_order_with_their_place_an
     assert refused.slug not in {row["slug"] for row in queue}
     page = Client().get("/submissions/queue/")
     assert page.status_code == 200 and first.display_name in page.content.decode()
+
+
+def test_with_auto_enable_a_finished_submission_enters_the_pool_at_once(settings):
+    settings.PORTAL_AUTO_ENABLE = True
+    submission = _checked(_submitted(user_make()))
+    services.submission_approve(user=user_make(staff=True), submission_id=submission.pk)
+    services.submission_evaluation_start(submission_id=submission.pk)
+    finished = services.submission_evaluated(submission_id=submission.pk, problem=None, log_tail="ok")
+    finished.refresh_from_db()
+    assert finished.enabled_at is not None
+    assert Model.objects.get(slug=submission.slug).status == Model.Status.ACTIVE
