@@ -145,6 +145,16 @@ def _private(response: HttpResponse) -> None:
     response["Cache-Control"] = "private, no-store"
 
 
+def _acted(
+    request: HttpRequest, response: HttpResponse, submission_id: uuid.UUID, action: str, reason: str = ""
+) -> dict[str, Any]:
+    _private(response)
+    user = write_require(request=request)
+    return submission_out(
+        services.submission_act(user=user, submission_id=submission_id, action=action, reason=reason)
+    )
+
+
 @router.post(
     "/submissions",
     response={202: SubmissionOut, 413: ErrorOut, 422: ErrorOut, 429: ErrorOut, **_WRITE_ERRORS},
@@ -229,10 +239,7 @@ def submissions_update(
 def submissions_withdraw(
     request: HttpRequest, response: HttpResponse, submission_id: uuid.UUID
 ) -> dict[str, Any]:
-    _private(response)
-    return submission_out(
-        services.submission_withdraw(user=write_require(request=request), submission_id=submission_id)
-    )
+    return _acted(request, response, submission_id, "withdraw")
 
 
 @router.post(
@@ -243,10 +250,7 @@ def submissions_withdraw(
 def submissions_approve(
     request: HttpRequest, response: HttpResponse, submission_id: uuid.UUID
 ) -> dict[str, Any]:
-    _private(response)
-    return submission_out(
-        services.submission_approve(user=write_require(request=request), submission_id=submission_id)
-    )
+    return _acted(request, response, submission_id, "approve")
 
 
 @router.post(
@@ -257,11 +261,7 @@ def submissions_approve(
 def submissions_reject(
     request: HttpRequest, response: HttpResponse, submission_id: uuid.UUID, payload: RejectIn
 ) -> dict[str, Any]:
-    _private(response)
-    user = write_require(request=request)
-    return submission_out(
-        services.submission_reject(user=user, submission_id=submission_id, reason=payload.reason)
-    )
+    return _acted(request, response, submission_id, "reject", reason=payload.reason)
 
 
 @router.post(
@@ -272,7 +272,4 @@ def submissions_reject(
 def submissions_enable(
     request: HttpRequest, response: HttpResponse, submission_id: uuid.UUID
 ) -> dict[str, Any]:
-    _private(response)
-    return submission_out(
-        services.submission_enable(user=write_require(request=request), submission_id=submission_id)
-    )
+    return _acted(request, response, submission_id, "enable")

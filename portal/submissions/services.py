@@ -343,3 +343,19 @@ def submission_evaluated(*, submission_id: uuid.UUID | str, problem: str | None,
     if settings.PORTAL_AUTO_ENABLE:
         submission_enable(user=None, submission_id=submission.pk)
     return submission
+
+
+ACTIONS: Final = ("withdraw", "approve", "reject", "enable")
+
+
+def submission_act(*, user: Any, submission_id: uuid.UUID | str, action: str, reason: str = "") -> Submission:
+    """One of the buttons on a submission's page (and the API's matching endpoints) by name."""
+    if action == "withdraw":
+        return submission_withdraw(user=user, submission_id=submission_id)
+    if action == "approve":
+        return submission_approve(user=user, submission_id=submission_id)
+    if action == "reject":
+        return submission_reject(user=user, submission_id=submission_id, reason=reason)
+    if action == "enable":
+        return submission_enable(user=user, submission_id=submission_id)
+    raise NotFound(f"A submission has no action {action!r}.")

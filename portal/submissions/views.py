@@ -57,26 +57,20 @@ def submission_page(request: HttpRequest, submission_id: str) -> HttpResponse:
     return render(request, template, context)
 
 
-_ACTIONS = {
-    "withdraw": lambda request, pk: services.submission_withdraw(user=request.user, submission_id=pk),
-    "approve": lambda request, pk: services.submission_approve(user=request.user, submission_id=pk),
-    "enable": lambda request, pk: services.submission_enable(user=request.user, submission_id=pk),
-    "reject": lambda request, pk: services.submission_reject(
-        user=request.user, submission_id=pk, reason=request.POST.get("reason", "")
-    ),
-}
-
-
 @login_required
 @require_POST
 def submission_action(request: HttpRequest, submission_id: str, action: str) -> HttpResponse:
     """A button on the submission's page; a refusal comes back to the page as its sentence."""
     url = reverse("submission", args=[submission_id])
-    act = _ACTIONS.get(action)
-    if act is None:
+    if action not in services.ACTIONS:
         raise Http404
     try:
-        act(request, submission_id)
+        services.submission_act(
+            user=request.user,
+            submission_id=submission_id,
+            action=action,
+            reason=request.POST.get("reason", ""),
+        )
     except ServiceError as error:
         return render(
             request,
