@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from evaluation.items import AnswerType, Item
-from evaluation.recipes import Instruction, Recipe, recipe_register
+from evaluation.recipes import InferencerKind, Instruction, Recipe, recipe_register
 from evaluation.tinyehub import tiny_ehub_items, tiny_ehub_version
 
 # LLaVA's evaluation wordings: the ones open vision-language models are tuned to follow.
@@ -38,37 +38,23 @@ class Benchmark:
 
 
 def _recipes(benchmark: str) -> dict[AnswerType, Recipe]:
+    asked: dict[AnswerType, tuple[InferencerKind, Instruction]] = {
+        "choice": ("choice", _CHOICE),
+        "yesno": ("yesno", _SHORT),
+        "text": ("generate", _SHORT),
+    }
     return {
-        "choice": recipe_register(
+        kind: recipe_register(
             recipe=Recipe(
-                name=f"{benchmark}/choice",
+                name=f"{benchmark}/{kind}",
                 benchmark=benchmark,
-                instructions=(_CHOICE,),
-                inferencer="choice",
+                instructions=(instruction,),
+                inferencer=inferencer,
                 metrics=("accuracy",),
                 max_new_tokens=16,
             )
-        ),
-        "yesno": recipe_register(
-            recipe=Recipe(
-                name=f"{benchmark}/yesno",
-                benchmark=benchmark,
-                instructions=(_SHORT,),
-                inferencer="yesno",
-                metrics=("accuracy",),
-                max_new_tokens=16,
-            )
-        ),
-        "text": recipe_register(
-            recipe=Recipe(
-                name=f"{benchmark}/text",
-                benchmark=benchmark,
-                instructions=(_SHORT,),
-                inferencer="generate",
-                metrics=("accuracy",),
-                max_new_tokens=16,
-            )
-        ),
+        )
+        for kind, (inferencer, instruction) in asked.items()
     }
 
 

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from PIL import Image
 
-from evaluation.items import OPTION_LETTERS, YES_NO, Item
+from evaluation.items import OPTION_LETTERS, YES_NO, AnswerType, Item
 from evaluation.tinyehub.drawing import png_encode
 
 BENCHMARK = "tiny-ehub"
@@ -39,6 +39,32 @@ def item_id(*, category: str, sub_category: str, index: int) -> str:
     return f"{category}/{sub_category}/{index:03d}"
 
 
+def _item(
+    *,
+    category: str,
+    sub_category: str,
+    index: int,
+    question: str,
+    answer: str,
+    answer_type: AnswerType,
+    image: Image.Image,
+    options: tuple[str, ...] = (),
+    hint: str = "",
+) -> Item:
+    return Item(
+        id=item_id(category=category, sub_category=sub_category, index=index),
+        benchmark=BENCHMARK,
+        category=category,
+        sub_category=sub_category,
+        question=question,
+        options=options,
+        answer=answer,
+        answer_type=answer_type,
+        image=png_encode(image=image),
+        hint=hint,
+    )
+
+
 def choice_item(
     *,
     rng: random.Random,
@@ -59,16 +85,15 @@ def choice_item(
     rng.shuffle(wrong)
     position = OPTION_LETTERS.index(letter)
     options = (*wrong[:position], correct, *wrong[position:])
-    return Item(
-        id=item_id(category=category, sub_category=sub_category, index=index),
-        benchmark=BENCHMARK,
+    return _item(
         category=category,
         sub_category=sub_category,
+        index=index,
         question=question,
         options=options,
         answer=letter,
         answer_type="choice",
-        image=png_encode(image=image),
+        image=image,
         hint=hint,
     )
 
@@ -76,30 +101,28 @@ def choice_item(
 def yesno_item(
     *, category: str, sub_category: str, index: int, question: str, answer: str, image: Image.Image
 ) -> Item:
-    return Item(
-        id=item_id(category=category, sub_category=sub_category, index=index),
-        benchmark=BENCHMARK,
+    return _item(
         category=category,
         sub_category=sub_category,
+        index=index,
         question=question,
         answer=answer,
         answer_type="yesno",
-        image=png_encode(image=image),
+        image=image,
     )
 
 
 def text_item(
     *, category: str, sub_category: str, index: int, question: str, answer: str, image: Image.Image
 ) -> Item:
-    return Item(
-        id=item_id(category=category, sub_category=sub_category, index=index),
-        benchmark=BENCHMARK,
+    return _item(
         category=category,
         sub_category=sub_category,
+        index=index,
         question=question,
         answer=answer,
         answer_type="text",
-        image=png_encode(image=image),
+        image=image,
     )
 
 
