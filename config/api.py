@@ -6,6 +6,7 @@ from ninja import NinjaAPI
 
 from arena.api import router as arena_router
 from core.api import OfflineSwagger, api_errors_install
+from evaluation.api import router as evaluations_router
 from leaderboard.boards.arena.api import router as ratings_router
 from leaderboard.boards.general_level.api import router as leaderboard_router
 from portal.api import router as submissions_router
@@ -24,6 +25,7 @@ api.add_router("", ratings_router)
 api.add_router("", leaderboard_router)
 api.add_router("", tokens_router)
 api.add_router("", submissions_router)
+api.add_router("", evaluations_router)
 
 
 api_errors_install(api=api)

@@ -500,10 +500,21 @@ PORTAL_CHECK_QUEUE = env.str("PORTAL_CHECK_QUEUE", default="default")
 PORTAL_SLUG_PREFIXES = {"checkpoint": "hf-", "endpoint": "ep-"}
 # How long an evaluation waits for a worker to host the model's queue before it fails, saying so.
 PORTAL_WORKER_WAIT_S = env.float("PORTAL_WORKER_WAIT_S", default=60.0)
-# Until the evaluation pipeline lands, evaluating is one answer to this prompt, within the limit.
+# Where no evaluation task is installed (PORTAL_EVALUATION_TASK), evaluating is one answer to this prompt.
 PORTAL_SMOKE_PROMPT = env.str("PORTAL_SMOKE_PROMPT", default="Say hello and name one colour.")
 PORTAL_SMOKE_TOKENS = env.int("PORTAL_SMOKE_TOKENS", default=32)
 PORTAL_SMOKE_TIME_LIMIT_S = env.float("PORTAL_SMOKE_TIME_LIMIT_S", default=120.0)
+# The Celery task (by name) that evaluates an approved submission on its model's workers: the evaluation
+# app's tiny-ehub run. Empty: the smoke answer above. The portal sends it by name, as it cannot import
+# the evaluation app above it.
+PORTAL_EVALUATION_TASK = env.str("PORTAL_EVALUATION_TASK", default="evaluation.submission_evaluate")
+# How many tiny-ehub items a submission's evaluation asks (spread over the categories); unset: all.
+PORTAL_EVALUATION_LIMIT = env.int("PORTAL_EVALUATION_LIMIT", default=None)
+# A benchmark run is cut into chunks of this many items by item index, one Celery task each.
+EVALUATION_CHUNK_ITEMS = env.int("EVALUATION_CHUNK_ITEMS", default=20)
+# A chunk's task asks new prompts for at most this long, then queues the rest of its chunk as a new task:
+# with an item's 120 s limit on top, no task reaches CELERY_TASK_SOFT_TIME_LIMIT.
+EVALUATION_CHUNK_BUDGET_S = env.float("EVALUATION_CHUNK_BUDGET_S", default=45.0)
 # A finished submission enters the arena pool when staff enable it, or at once with this set.
 PORTAL_AUTO_ENABLE = env.bool("PORTAL_AUTO_ENABLE", default=False)
 # A model the portal enables is drawn this many times as often (FastChat's boost) until it has

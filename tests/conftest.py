@@ -78,6 +78,9 @@ def live_stack(
         ARENA_MEDIA_ROOT=str(settings.MEDIA_ROOT),
         # Submitted endpoints in the portal's tests are loopback servers.
         PORTAL_ALLOW_PRIVATE_ENDPOINTS="1",
+        # A submission's tiny-ehub evaluation: a few items from every category, in several chunks.
+        PORTAL_EVALUATION_LIMIT="12",
+        EVALUATION_CHUNK_ITEMS="4",
     )
     # hf-* and ep-*: the slugs of submitted checkpoints and endpoints (portal), hosted once registered.
     slugs = ",".join(

@@ -2,8 +2,9 @@
 
 Both run in Celery workers: the checks on PORTAL_CHECK_QUEUE (a worker that can read the checkpoints
 and reach the endpoints), the evaluation's generation on the model's own queue, through the same
-workers, adapters and runner as an arena answer. Until the evaluation pipeline lands, evaluating is
-that one answer to PORTAL_SMOKE_PROMPT: the model loads, streams and finishes within the time limit.
+workers, adapters and runner as an arena answer. Evaluating is the Celery task PORTAL_EVALUATION_TASK
+names (the evaluation app's tiny-ehub run), or, where that task is not installed, one answer to
+PORTAL_SMOKE_PROMPT: the model loads, streams and finishes within the time limit.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
+from core.celery import app
 from portal.submissions import services
 from portal.submissions.models import Submission
 from workers.adapters.base import GenerationParams, GenerationStats, Message, TextPart
@@ -97,6 +99,12 @@ def submission_evaluate(*, submission_id: str) -> None:
             )
             return
         time.sleep(0.5)
+    evaluation_task = settings.PORTAL_EVALUATION_TASK
+    if evaluation_task and evaluation_task in app.tasks:
+        # By name: the evaluation app sits above the portal. Its run fans out on the model's queue and
+        # records the verdict when it ends.
+        app.send_task(evaluation_task, args=[submission_id], queue=settings.PORTAL_CHECK_QUEUE)
+        return
     submission_answer_task.apply_async(args=[submission_id], queue=queue)
 
 

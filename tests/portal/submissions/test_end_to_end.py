@@ -73,7 +73,7 @@ def test_a_checkpoint_and_an_endpoint_go_from_submit_to_a_blind_battle(live_stac
         assert staff.post(f"/api/v1/submissions/{submission_id}/approve").status_code == 200
     for submission_id in ids:
         finished = _until(author, submission_id, "finished")
-        assert "answer (" in finished["log_tail"]
+        assert "tiny-ehub" in finished["log_tail"] and "overall accuracy" in finished["log_tail"]
         enabled = staff.post(f"/api/v1/submissions/{submission_id}/enable")
         assert enabled.status_code == 200 and enabled.json()["enabled"] is True
     # The two submitted models are the only active ones: a blind battle draws them, and both answer.

@@ -1,0 +1,151 @@
+"""REST endpoints of the benchmark runs: a run's status, progress and results JSON, and its per-item
+predictions as JSON lines.
+
+Who may read a run: anyone when its model is active (in the arena, so its scores are public); staff, and
+the submitter of the submission it evaluates, otherwise. To anyone else it does not exist (404).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
+from ninja import Router, Schema
+
+from arena.models import Model
+from core.api import ErrorOut
+from core.errors import NotAllowed, NotFound
+from evaluation.models import EvaluationRun, ItemPrediction
+from evaluation.services import evaluation_predictions, evaluation_progress
+from portal.auth import caller_get
+
+router = Router(tags=["evaluations"])
+
+_NO_RUN = "No such evaluation run."
+_LINES_BATCH = 500
+
+
+class ProgressOut(Schema):
+    done: int
+    total: int
+    eta_s: float | None
+
+
+class EvaluationOut(Schema):
+    id: uuid.UUID
+    model: str
+    benchmark: str
+    version: str
+    items_sha256: str
+    limit: int | None
+    status: str
+    progress: ProgressOut
+    chunk_size: int
+    chunks_total: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    summary: dict[str, Any]
+    error: str
+    predictions: str
+
+
+def _readable(request: HttpRequest, run_id: uuid.UUID) -> EvaluationRun:
+    run = EvaluationRun.objects.select_related("model", "submission").filter(pk=run_id).first()
+    if run is None:
+        raise NotFound(_NO_RUN)
+    if run.model.status == Model.Status.ACTIVE:
+        return run
+    try:
+        user = caller_get(request=request).user
+    except NotAllowed:
+        raise NotFound(_NO_RUN) from None
+    if user.is_staff or (run.submission is not None and run.submission.submitter_id == user.pk):
+        return run
+    raise NotFound(_NO_RUN)
+
+
+@router.get(
+    "/evaluations/{run_id}",
+    response={200: EvaluationOut, 404: ErrorOut},
+    summary="A benchmark run: status, progress and, once finished, its results JSON",
+    description=(
+        "`summary` is the results JSON once the run has finished: benchmark, version, items_sha256, model, "
+        "revision, recipes, `overall` and `per_category` scores, counts and timings. `progress` counts the "
+        "prompts answered of all, with an estimate of the seconds left."
+    ),
+)
+def evaluation_get(request: HttpRequest, run_id: uuid.UUID) -> dict[str, Any]:
+    run = _readable(request, run_id)
+    return {
+        "id": run.pk,
+        "model": run.model.slug,
+        "benchmark": run.benchmark,
+        "version": run.version,
+        "items_sha256": run.items_sha256,
+        "limit": run.limit,
+        "status": run.status,
+        "progress": evaluation_progress(run=run),
+        "chunk_size": run.chunk_size,
+        "chunks_total": run.chunks_total,
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "summary": run.summary,
+        "error": run.error,
+        "predictions": f"/api/v1/evaluations/{run.pk}/predictions.jsonl",
+    }
+
+
+def prediction_line(prediction: ItemPrediction) -> str:
+    """One prediction as `manage.py run_benchmark --predictions` writes it (sorted keys), and a newline."""
+    return json.dumps(prediction.result().to_dict(), sort_keys=True) + "\n"
+
+
+def _lines(run: EvaluationRun) -> Iterator[str]:
+    for prediction in evaluation_predictions(run=run):
+        yield prediction_line(prediction)
+
+
+async def _lines_async(run: EvaluationRun) -> AsyncIterator[str]:
+    def batch(after: tuple[int, int] | None) -> list[ItemPrediction]:
+        rows = ItemPrediction.objects.filter(run=run).order_by("item_index", "rotation")
+        if after is not None:
+            index, rotation = after
+            rows = rows.filter(Q(item_index__gt=index) | Q(item_index=index, rotation__gt=rotation))
+        return list(rows[:_LINES_BATCH])
+
+    after: tuple[int, int] | None = None
+    while True:
+        rows = await sync_to_async(batch, thread_sensitive=True)(after)
+        if rows:
+            yield "".join(prediction_line(prediction) for prediction in rows)
+        if len(rows) < _LINES_BATCH:
+            return
+        after = (rows[-1].item_index, rows[-1].rotation)
+
+
+@router.get(
+    "/evaluations/{run_id}/predictions.jsonl",
+    response={200: None, 404: ErrorOut},
+    summary="A benchmark run's per-item predictions (JSON lines)",
+    description=(
+        "One line per asked prompt, in item order (rotations in order): item_id, category, prediction, "
+        "extracted (what the rules read from it; null: nothing), correct, references, rotation, "
+        "probabilities, group, option_count. What is stored so far, while the run goes on."
+    ),
+)
+def evaluation_predictions_get(request: HttpRequest, run_id: uuid.UUID) -> HttpResponseBase:
+    run = _readable(request, run_id)
+    # Under ASGI a synchronous iterator would be read whole before sending; give it an async one.
+    lines = _lines_async(run) if isinstance(request, ASGIRequest) else _lines(run)
+    streamed = StreamingHttpResponse(lines, content_type="application/x-ndjson; charset=utf-8")
+    streamed["Content-Disposition"] = f'inline; filename="{run.benchmark}-{run.model.slug}.jsonl"'
+    return streamed
