@@ -6,13 +6,16 @@ the API with HTML pages while it is off; API clients get `{"detail": "<a sentenc
 
 from __future__ import annotations
 
+import gzip
+import io
 import logging
-from collections.abc import Callable
+import secrets
+from collections.abc import AsyncIterator, Callable
 from http import HTTPStatus
 
 from django.core.exceptions import DisallowedHost
 from django.db import OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.middleware.gzip import GZipMiddleware
 from django.template.loader import render_to_string
 from django.urls import get_resolver, get_urlconf
@@ -124,9 +127,42 @@ _COMPRESSIBLE = (
 
 class TextGZipMiddleware(GZipMiddleware):
     """Django's gzip (with its BREACH mitigation), for text only: an uploaded JPEG or PNG is already
-    compressed, and gzipping it again costs CPU for nothing."""
+    compressed, and gzipping it again costs CPU for nothing.
+
+    An async stream (the battles export and the predictions JSONL under ASGI) becomes one gzip stream,
+    as a sync one does. Django 5.2 compresses each of its chunks as a gzip member of its own, and
+    clients that read only the first member (httpx, Python's zlib, many others) lose the rest.
+    """
 
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if not response.get("Content-Type", "").startswith(_COMPRESSIBLE):
             return response
+        if isinstance(response, StreamingHttpResponse) and response.is_async:
+            original = response.streaming_content
+            assert isinstance(original, AsyncIterator)
+            compressed = super().process_response(request, response)
+            if compressed.get("Content-Encoding") == "gzip":
+                response.streaming_content = _gzip_stream(original, max_random_bytes=self.max_random_bytes)
+            return compressed
         return super().process_response(request, response)
+
+
+async def _gzip_stream(chunks: AsyncIterator[bytes], *, max_random_bytes: int) -> AsyncIterator[bytes]:
+    """Django's compress_sequence for an async iterator: one gzip member, flushed chunk by chunk."""
+    buffer = io.BytesIO()
+    # The filename's random length is Django's BREACH mitigation (as in django.utils.text).
+    filename = b"a" * secrets.randbelow(max_random_bytes) if max_random_bytes else None
+    with gzip.GzipFile(filename=filename, mode="wb", compresslevel=6, fileobj=buffer, mtime=0) as zfile:
+        async for chunk in chunks:
+            zfile.write(chunk)
+            data = _drained(buffer)
+            if data:
+                yield data
+    yield _drained(buffer)
+
+
+def _drained(buffer: io.BytesIO) -> bytes:
+    data = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return data
