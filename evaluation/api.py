@@ -16,13 +16,16 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from ninja import Router, Schema
+from ninja.decorators import decorate_view
 
 from arena.models import Model
 from core.api import ErrorOut
 from core.errors import NotAllowed, NotFound
+from core.http import Validators, conditional
 from evaluation.models import EvaluationRun, ItemPrediction
+from evaluation.scores import benchmark_api_dict, benchmark_board, benchmark_board_version, benchmark_csv
 from evaluation.services import evaluation_predictions, evaluation_progress
 from portal.auth import caller_get
 
@@ -149,3 +152,92 @@ def evaluation_predictions_get(request: HttpRequest, run_id: uuid.UUID) -> HttpR
     streamed = StreamingHttpResponse(lines, content_type="application/x-ndjson; charset=utf-8")
     streamed["Content-Disposition"] = f'inline; filename="{run.benchmark}-{run.model.slug}.jsonl"'
     return streamed
+
+
+class ScoreOut(Schema):
+    score: float
+    lower: float
+    upper: float
+    items: int
+
+
+class BenchmarkModelOut(Schema):
+    model: str
+    name: str
+    version: str
+    run: str
+    overall: ScoreOut | None
+    categories: dict[str, ScoreOut]
+
+
+class RankCorrelationOut(Schema):
+    models: list[str]
+    spearman: float
+    kendall: float
+    spearman_interval: list[float] | None
+    kendall_interval: list[float] | None
+    confidence: float
+    resamples: int
+
+
+class CorrelationOut(Schema):
+    category: str
+    correlation: RankCorrelationOut | None
+    reason: str | None
+
+
+class BenchmarkOut(Schema):
+    benchmark: str
+    categories: list[str]
+    models: list[BenchmarkModelOut]
+    arena_correlation: list[CorrelationOut]
+
+
+class BenchmarksOut(Schema):
+    version: str
+    updated_at: datetime | None
+    benchmarks: list[BenchmarkOut]
+
+
+def _benchmarks_validators(request: HttpRequest) -> Validators:
+    version, updated_at = benchmark_board_version()
+    return Validators.of("benchmarks", version, request.path, last_modified=updated_at)
+
+
+@router.get(
+    "/benchmarks",
+    response={200: BenchmarksOut, 304: None},
+    summary="The benchmark board: every active model's latest scores on each benchmark",
+    description=(
+        "Per benchmark, each active model's accuracy overall and per category from its latest finished "
+        "run, with a 95% bootstrap interval over the items (`lower`, `upper`) and the item count; best "
+        "overall first. `arena_correlation`: per category (overall first), Spearman and Kendall tau-b "
+        "between the benchmark's scores and the arena's overall ratings (latest snapshot), with bootstrap "
+        "intervals over models, or the reason there is none (fewer than 3 shared models). "
+        "Send the ETag back as If-None-Match: 304 while nothing changed."
+    ),
+)
+@decorate_view(conditional(_benchmarks_validators))
+def benchmarks_get(request: HttpRequest) -> dict[str, Any]:
+    return benchmark_api_dict(board=benchmark_board())
+
+
+@router.get(
+    "/benchmarks.csv",
+    response={200: None, 304: None},
+    summary="The benchmark board as CSV",
+    description=(
+        "One row per benchmark, model and category (`overall` first): benchmark, version, model, name, "
+        "category, score, lower, upper, items, run. With an ETag; If-None-Match gives 304."
+    ),
+    openapi_extra={
+        "responses": {
+            200: {"description": "The board", "content": {"text/csv": {"schema": {"type": "string"}}}}
+        }
+    },
+)
+@decorate_view(conditional(_benchmarks_validators))
+def benchmarks_csv_get(request: HttpRequest) -> HttpResponseBase:
+    response = HttpResponse(benchmark_csv(board=benchmark_board()), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="benchmarks.csv"'
+    return response

@@ -32,7 +32,8 @@ from evaluation.items import Item, items_sha256
 from evaluation.models import EvaluationRun, ItemPrediction
 from evaluation.recipes import Prompt, prompts_for
 from evaluation.runs import BenchmarkRun, item_ask, item_score, items_spread
-from workers.dispatch import model_queue
+from evaluation.scores import benchmark_scores_store
+from workers.dispatch import EVALUATION_PRIORITY, model_queue
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,8 @@ def _chunks_enqueue(*, run: EvaluationRun, chunks: Sequence[int]) -> None:
 
     def enqueue() -> None:
         for chunk in chunks:
-            evaluation_chunk_task.apply_async(args=[run_id, chunk], queue=queue)
+            # Behind every answer waiting on the model's workers (workers.dispatch): battles go first.
+            evaluation_chunk_task.apply_async(args=[run_id, chunk], queue=queue, priority=EVALUATION_PRIORITY)
 
     transaction.on_commit(enqueue)
 
@@ -294,6 +296,8 @@ def _run_finish_if_complete(*, run_id: uuid.UUID | str) -> EvaluationRun | None:
         else:
             run.status = Status.FINISHED
         run.save(update_fields=["summary", "finished_at", "status", "error"])
+        if run.status == Status.FINISHED:
+            benchmark_scores_store(run=run)
     _verdict_tell(run=run)
     _progress_tell(run=run)
     return run

@@ -218,3 +218,46 @@ class VoteCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} {self.model_a_id}-{self.model_b_id} {self.winner}: {self.count}"
+
+
+class BenchmarkScore(models.Model):
+    """A model's latest score on one benchmark, overall ("overall") or in one of its categories, with a
+    95% bootstrap interval over the items.
+
+    Evaluation writes it when a run finishes (`evaluation.scores.benchmark_scores_store`): the model
+    pages and boards below evaluation show benchmark results without reading evaluation's runs.
+    """
+
+    OVERALL = "overall"
+
+    model = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="benchmark_scores")
+    benchmark = models.CharField(max_length=100)
+    version = models.CharField(max_length=100)
+    category = models.CharField(max_length=100)
+    score = models.FloatField(help_text="Accuracy, 0 to 1.")
+    lower = models.FloatField()
+    upper = models.FloatField()
+    items = models.PositiveIntegerField()
+    # No foreign key: the run is evaluation's, a layer above this one.
+    run_id = models.UUIDField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["benchmark", "model", "category"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "benchmark", "category"], name="benchmarkscore_unique_model_category"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_id} on {self.benchmark}/{self.category}: {self.score:.3f}"
+
+    @staticmethod
+    def label_of(category: str) -> str:
+        """A category key as a person reads it: "visual_perception" → "Visual perception"."""
+        return category.replace("_", " ").replace("-", " ").capitalize()
+
+    @property
+    def category_label(self) -> str:
+        return self.label_of(self.category)

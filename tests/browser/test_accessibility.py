@@ -31,6 +31,7 @@ def rated_board(settings) -> None:
         ("/leaderboard/", "#arena-board[data-live=open]"),
         ("/leaderboard/charts/", "[data-figure='win_rate'] .chart-picture:visible"),
         ("/leaderboard/general-level/", "#gl-board"),
+        ("/leaderboard/benchmarks/", "#benchmarks"),
         ("/api/v1/docs", ".opblock"),
     ],
 )

@@ -35,6 +35,8 @@ class Command(BaseCommand):
         # Models registered later that the patterns match are picked up while it runs (arena.worker_queues).
         worker_patterns_set(patterns=patterns)
         slugs = model_slugs_hosted(patterns=patterns)
+        # Their order is no priority: the broker hands this worker every queue's answers before any
+        # queue's evaluation chunks, by message priority (workers.dispatch.EVALUATION_PRIORITY).
         queues = [DEFAULT_QUEUE, *(model_queue(slug=slug) for slug in sorted(slugs))]
         self.stdout.write(f"worker queues: {', '.join(queues)}")
         argv = [

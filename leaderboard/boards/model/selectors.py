@@ -17,9 +17,11 @@ from leaderboard.boards.arena.selectors import board_rows, model_history, snapsh
 from leaderboard.boards.general_level.selectors import BoardEntry, general_level_board
 from leaderboard.boards.model.chart import HistoryChart, history_chart
 from leaderboard.boards.model.description import description_html
-from leaderboard.models import RatingSnapshot
+from leaderboard.models import BenchmarkScore, RatingSnapshot
 
 HISTORY_POINTS: Final = 200  # snapshots on the chart, as the model endpoint's default
+# The data version (core.versions) evaluation bumps whenever it stores benchmark scores.
+BENCHMARK_SCORES: Final = "benchmark-scores"
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,16 @@ class Opponent:
 
 
 @dataclass(frozen=True)
+class BenchmarkResult:
+    """The model's latest score on one benchmark: overall, then per category, with 95% intervals."""
+
+    benchmark: str
+    version: str
+    overall: BenchmarkScore | None
+    categories: tuple[BenchmarkScore, ...]
+
+
+@dataclass(frozen=True)
 class Link:
     label: str
     url: str
@@ -69,6 +81,7 @@ class ModelPage:
     chart: HistoryChart | None
     opponents: tuple[Opponent, ...]  # most battles first
     general_level: BoardEntry | None
+    benchmarks: tuple[BenchmarkResult, ...]
     description: str  # sanitised HTML
     links: tuple[Link, ...]
     rank_min_votes: int  # LEADERBOARD_MIN_VOTES: fewer votes in a category, and the model is unranked there
@@ -168,6 +181,25 @@ def _links(model: Model) -> tuple[Link, ...]:
     return tuple(kept)
 
 
+def model_benchmarks(*, model: Model) -> list[BenchmarkResult]:
+    """The model's stored benchmark scores (written by evaluation when a run finishes), by benchmark."""
+    by_benchmark: dict[str, list[BenchmarkScore]] = {}
+    for score in BenchmarkScore.objects.filter(model=model).order_by("benchmark", "category"):
+        by_benchmark.setdefault(score.benchmark, []).append(score)
+    results = []
+    for benchmark, scores in by_benchmark.items():
+        overall = next((score for score in scores if score.category == BenchmarkScore.OVERALL), None)
+        results.append(
+            BenchmarkResult(
+                benchmark=benchmark,
+                version=(overall or scores[0]).version,
+                overall=overall,
+                categories=tuple(score for score in scores if score.category != BenchmarkScore.OVERALL),
+            )
+        )
+    return results
+
+
 def model_page_get(*, slug: str, category: str = OVERALL) -> ModelPage:
     """Everything `/models/<slug>/` shows; NotFound for a slug no model has, InvalidInput for an
     unknown category."""
@@ -203,6 +235,7 @@ def model_page_get(*, slug: str, category: str = OVERALL) -> ModelPage:
         chart=history_chart(points=history),
         opponents=tuple(opponents),
         general_level=entry,
+        benchmarks=tuple(model_benchmarks(model=model)),
         description=description_html(text=model.description),
         links=_links(model),
         rank_min_votes=settings.LEADERBOARD_MIN_VOTES,

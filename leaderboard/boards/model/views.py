@@ -12,12 +12,12 @@ from leaderboard.boards.arena.categories import OVERALL
 from leaderboard.boards.arena.versions import SNAPSHOT
 from leaderboard.boards.general_level.versions import GENERAL_LEVEL
 from leaderboard.boards.model.chart import HEIGHT, WIDTH
-from leaderboard.boards.model.selectors import model_page_get
+from leaderboard.boards.model.selectors import BENCHMARK_SCORES, model_page_get
 
 
 # What the page shows changes with a model edit, a snapshot or a General-Level change, never with a
 # vote alone (the live online Elo is the board's): votes do not empty this cache.
-@cached_read(SNAPSHOT, MODELS, GENERAL_LEVEL, anonymous_only=True)
+@cached_read(SNAPSHOT, MODELS, GENERAL_LEVEL, BENCHMARK_SCORES, anonymous_only=True)
 def model_page(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         page = model_page_get(slug=slug, category=request.GET.get("category") or OVERALL)

@@ -204,8 +204,8 @@ def test_the_general_level_row_shows_where_the_model_is_on_that_board(arena):
     assert f'data-level="{listed["level"]}"' in row and f'<td class="num rank">{listed["rank"]}<' in row
     assert 'href="/leaderboard/general-level/verbose/"' in html
     assert "Not on the" in _page("/models/middle/")
-    # Evaluation has not landed: one quiet line, no empty table.
-    assert "data-benchmarks" in html
+    # No benchmark run yet: no benchmark section (tests/leaderboard/boards/model/test_benchmark_scores.py).
+    assert "data-benchmarks" not in html
 
 
 def test_a_model_without_votes_has_a_page_that_says_it_is_not_rated_yet(arena):
