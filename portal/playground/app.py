@@ -314,6 +314,22 @@ def _model_dropdown(*, label: str, elem_id: str) -> gr.Dropdown:
     return gr.Dropdown(label=label, elem_id=elem_id, interactive=True, allow_custom_value=True)
 
 
+def _composer(*, prefix: str, placeholder: str, upload_mb: int) -> tuple[gr.Textbox, gr.Image]:
+    """A tab's message box and optional image, side by side."""
+    with gr.Row():
+        prompt = gr.Textbox(
+            label="Your message", placeholder=placeholder, lines=2, scale=4, elem_id=f"{prefix}-prompt"
+        )
+        image = gr.Image(
+            label=f"Image (optional, up to {upload_mb} MB)",
+            type="filepath",
+            sources=["upload", "clipboard"],
+            scale=1,
+            elem_id=f"{prefix}-image",
+        )
+    return prompt, image
+
+
 def _chatbot(*, label: str, elem_id: str) -> gr.Chatbot:
     # No raw tags from a model's answer; Gradio sanitises the Markdown it renders.
     return gr.Chatbot(label=label, elem_id=elem_id, feedback_options=None, allow_tags=False, buttons=["copy"])
@@ -330,21 +346,9 @@ def playground_blocks() -> gr.Blocks:
                 chat_state = gr.State({})
                 chat_model = _model_dropdown(label="Model", elem_id="chat-model")
                 chat_box = _chatbot(label="Conversation", elem_id="chat-box")
-                with gr.Row():
-                    chat_prompt = gr.Textbox(
-                        label="Your message",
-                        placeholder="Ask about the image, or anything",
-                        lines=2,
-                        scale=4,
-                        elem_id="chat-prompt",
-                    )
-                    chat_image = gr.Image(
-                        label=f"Image (optional, up to {upload_mb} MB)",
-                        type="filepath",
-                        sources=["upload", "clipboard"],
-                        scale=1,
-                        elem_id="chat-image",
-                    )
+                chat_prompt, chat_image = _composer(
+                    prefix="chat", placeholder="Ask about the image, or anything", upload_mb=upload_mb
+                )
                 with gr.Row():
                     chat_go = gr.Button("Send", variant="primary", elem_id="chat-send")
                     chat_new = gr.Button("New chat", elem_id="chat-new")
@@ -367,21 +371,9 @@ def playground_blocks() -> gr.Blocks:
                             ("bothbad", VOTE_LABELS[Winner.TIE_BOTHBAD]),
                         ]
                     ]
-                with gr.Row():
-                    pair_prompt = gr.Textbox(
-                        label="Your message",
-                        placeholder="Ask both models the same thing",
-                        lines=2,
-                        scale=4,
-                        elem_id="pair-prompt",
-                    )
-                    pair_image = gr.Image(
-                        label=f"Image (optional, up to {upload_mb} MB)",
-                        type="filepath",
-                        sources=["upload", "clipboard"],
-                        scale=1,
-                        elem_id="pair-image",
-                    )
+                pair_prompt, pair_image = _composer(
+                    prefix="pair", placeholder="Ask both models the same thing", upload_mb=upload_mb
+                )
                 with gr.Row():
                     pair_go = gr.Button("Send", variant="primary", elem_id="pair-send")
                     pair_new = gr.Button("New round", elem_id="pair-new")

@@ -29,7 +29,7 @@ _HOLDING = (
 _DTYPES = ("auto", "float32", "float16", "bfloat16")
 
 
-def _text(data: dict[str, Any], key: str, *, label: str, most: int, required: bool = True) -> str:
+def text_field(data: dict[str, Any], key: str, *, label: str, most: int, required: bool = True) -> str:
     value = data.get(key)
     if value is None:
         value = ""
@@ -165,10 +165,10 @@ def fields_clean(*, data: dict[str, Any], kind: str | None = None) -> dict[str, 
         )
     fields: dict[str, Any] = {
         "kind": kind,
-        "display_name": _text(data, "display_name", label="model's name", most=200),
-        "organization": _text(data, "organization", label="organization", most=200),
-        "license": _text(data, "license", label="licence", most=100, required=False),
-        "description": _text(data, "description", label="model card", most=50_000, required=False),
+        "display_name": text_field(data, "display_name", label="model's name", most=200),
+        "organization": text_field(data, "organization", label="organization", most=200),
+        "license": text_field(data, "license", label="licence", most=100, required=False),
+        "description": text_field(data, "description", label="model card", most=50_000, required=False),
         "links": links_clean(data.get("links")),
         "input_modalities": modalities_clean(data.get("input_modalities")),
     }
@@ -179,18 +179,18 @@ def fields_clean(*, data: dict[str, Any], kind: str | None = None) -> dict[str, 
 def run_fields_clean(*, data: dict[str, Any], kind: str) -> dict[str, Any]:
     """How the model runs: a checkpoint's source, revision and dtype, or an endpoint's URL, model and key."""
     if kind == Submission.Kind.CHECKPOINT:
-        dtype = _text(data, "dtype", label="dtype", most=16, required=False) or "auto"
+        dtype = text_field(data, "dtype", label="dtype", most=16, required=False) or "auto"
         if dtype not in _DTYPES:
             raise InvalidInput(f"The dtype {dtype!r} is not one of {', '.join(_DTYPES)}.")
         return {
-            "source": _text(data, "source", label="checkpoint (a local path or a hub id)", most=500),
-            "revision": _text(data, "revision", label="revision", most=200, required=False),
+            "source": text_field(data, "source", label="checkpoint (a local path or a hub id)", most=500),
+            "revision": text_field(data, "revision", label="revision", most=200, required=False),
             "dtype": dtype,
         }
     return {
-        "base_url": base_url_clean(_text(data, "base_url", label="endpoint's base URL", most=500)),
-        "endpoint_model": _text(data, "model", label="model name the endpoint serves", most=200),
-        "api_key": _text(data, "api_key", label="API key", most=500, required=False),
+        "base_url": base_url_clean(text_field(data, "base_url", label="endpoint's base URL", most=500)),
+        "endpoint_model": text_field(data, "model", label="model name the endpoint serves", most=200),
+        "api_key": text_field(data, "api_key", label="API key", most=500, required=False),
     }
 
 

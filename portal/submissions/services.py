@@ -166,14 +166,14 @@ def submission_update(*, user: Any, submission_id: uuid.UUID | str, data: dict[s
             raise Conflict("This submission is being evaluated; update it once the evaluation ends.")
         run = rules.run_fields_clean(data={**_run_fields(submission), **data}, kind=submission.kind)
         card = {
-            "description": rules._text(
+            "description": rules.text_field(
                 {"description": data.get("description", submission.description)},
                 "description",
                 label="model card",
                 most=50_000,
                 required=False,
             ),
-            "license": rules._text(
+            "license": rules.text_field(
                 {"license": data.get("license", submission.license)},
                 "license",
                 label="licence",

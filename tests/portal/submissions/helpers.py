@@ -6,6 +6,7 @@ import itertools
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.test import Client
 
 _numbers = itertools.count(1)
 
@@ -51,3 +52,10 @@ def checkpoint_body(*, source: str, **changes: Any) -> dict[str, Any]:
         "dtype": "float32",
         **changes,
     }
+
+
+def client_for(user: User) -> Client:
+    """A test client signed in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client

@@ -13,18 +13,12 @@ from arena.models import Model
 from portal.submissions import services
 from portal.submissions.models import Submission
 from tests.factories import model_make, vote_make
-from tests.portal.submissions.helpers import endpoint_body, user_make
+from tests.portal.submissions.helpers import client_for, endpoint_body, user_make
 from workers.secrets import secret_decrypt
 
 pytestmark = pytest.mark.django_db
 
 KEY = "sk-live-0123456789abcdef-never-shown"
-
-
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _rows_text() -> str:
@@ -41,7 +35,7 @@ def _rows_text() -> str:
 def test_the_key_is_stored_encrypted_and_only_the_workers_read_it(caplog):
     caplog.set_level(logging.DEBUG)
     user, staff = user_make(), user_make(staff=True)
-    client = _client(user)
+    client = client_for(user)
     created = client.post("/api/v1/submissions", endpoint_body(api_key=KEY), content_type="application/json")
     assert created.status_code == 202
     submission = Submission.objects.get(pk=created.json()["id"])
@@ -60,14 +54,14 @@ def test_the_key_is_stored_encrypted_and_only_the_workers_read_it(caplog):
         created.content,
         client.get(f"/api/v1/submissions/{submission.pk}").content,
         client.get("/api/v1/submissions").content,
-        _client(staff).get("/api/v1/submissions").content,
+        client_for(staff).get("/api/v1/submissions").content,
         Client().get("/api/v1/submissions/queue").content,
         Client().get("/api/v1/models").content,
         Client().get(f"/api/v1/models/{submission.slug}").content,
         client.get(f"/submissions/{submission.pk}/").content,
-        _client(staff).get(f"/submissions/{submission.pk}/").content,
+        client_for(staff).get(f"/submissions/{submission.pk}/").content,
         Client().get(f"/models/{submission.slug}/").content,
-        b"".join(_client(staff).get("/api/v1/battles/export").streaming_content),
+        b"".join(client_for(staff).get("/api/v1/battles/export").streaming_content),
     ]
     assert submission.slug.encode() in answers[-1], "the export holds the model's battle"
     for answer in answers:

@@ -4,19 +4,12 @@ the actions its viewer may take, and the buttons' refusals as sentences."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from portal.submissions import services
 from portal.submissions.models import Submission
-from tests.portal.submissions.helpers import CARD, endpoint_body, user_make
+from tests.portal.submissions.helpers import CARD, client_for, endpoint_body, user_make
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 FORM = {
@@ -34,7 +27,7 @@ FORM = {
 
 
 def test_the_form_submits_and_leads_to_the_submissions_page():
-    client = _client(user_make())
+    client = client_for(user_make())
     assert client.get("/submit/").status_code == 200
     response = client.post("/submit/", FORM)
     submission = Submission.objects.get()
@@ -49,7 +42,7 @@ def test_the_form_submits_and_leads_to_the_submissions_page():
 
 
 def test_a_refused_form_says_why_and_keeps_what_was_typed():
-    response = _client(user_make()).post("/submit/", {**FORM, "description": "Short."})
+    response = client_for(user_make()).post("/submit/", {**FORM, "description": "Short."})
     assert response.status_code == 400
     page = response.content.decode()
     assert "The model card is 6 characters long" in page
@@ -61,9 +54,9 @@ def test_staff_see_approve_and_reject_and_the_submitter_sees_withdraw_only():
     user, staff = user_make(), user_make(staff=True)
     submission = services.submission_create(user=user, data=endpoint_body())
     services.submission_checked(submission_id=submission.pk, problem=None, report={})
-    own = _client(user).get(f"/submissions/{submission.pk}/").content.decode()
+    own = client_for(user).get(f"/submissions/{submission.pk}/").content.decode()
     assert "Withdraw" in own and "Approve" not in own
-    theirs = _client(staff).get(f"/submissions/{submission.pk}/").content.decode()
+    theirs = client_for(staff).get(f"/submissions/{submission.pk}/").content.decode()
     assert "Approve" in theirs and "Reason for rejecting" in theirs
 
 
@@ -71,19 +64,19 @@ def test_a_button_the_viewer_may_not_press_answers_a_sentence_and_changes_nothin
     user = user_make()
     submission = services.submission_create(user=user, data=endpoint_body())
     services.submission_checked(submission_id=submission.pk, problem=None, report={})
-    response = _client(user).post(f"/submissions/{submission.pk}/approve/")
+    response = client_for(user).post(f"/submissions/{submission.pk}/approve/")
     assert response.status_code == 403
     assert "Only staff can approve a submission." in response.content.decode()
     submission.refresh_from_db()
     assert submission.status == Submission.Status.PENDING
-    assert _client(user).post(f"/submissions/{submission.pk}/launch/").status_code == 404
+    assert client_for(user).post(f"/submissions/{submission.pk}/launch/").status_code == 404
 
 
 def test_staff_reject_from_the_page_with_a_reason():
     staff = user_make(staff=True)
     submission = services.submission_create(user=user_make(), data=endpoint_body())
     services.submission_checked(submission_id=submission.pk, problem=None, report={})
-    response = _client(staff).post(
+    response = client_for(staff).post(
         f"/submissions/{submission.pk}/reject/", {"reason": "No training data named."}
     )
     assert response.status_code == 302

@@ -8,15 +8,9 @@ from django.test import Client
 
 from portal.submissions.models import Submission
 from tests.factories import model_make
-from tests.portal.submissions.helpers import endpoint_body, user_make
+from tests.portal.submissions.helpers import client_for, endpoint_body, user_make
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _submit(client: Client, body: dict) -> tuple[int, dict]:
@@ -25,7 +19,7 @@ def _submit(client: Client, body: dict) -> tuple[int, dict]:
 
 
 def test_an_endpoint_and_model_name_already_submitted_is_refused():
-    client = _client(user_make())
+    client = client_for(user_make())
     body = endpoint_body()
     assert _submit(client, body)[0] == 202
     status, answer = _submit(client, {**body, "display_name": "Another Name"})
@@ -37,7 +31,7 @@ def test_an_endpoint_and_model_name_already_submitted_is_refused():
 
 
 def test_the_same_checkpoint_and_revision_is_refused_but_another_revision_is_not(tmp_path):
-    client = _client(user_make())
+    client = client_for(user_make())
     body = {"kind": "checkpoint", "source": str(tmp_path), "revision": "v1", "dtype": "auto"}
     first = endpoint_body() | body
     assert _submit(client, first)[0] == 202
@@ -47,7 +41,7 @@ def test_the_same_checkpoint_and_revision_is_refused_but_another_revision_is_not
 
 
 def test_five_submissions_a_week_are_accepted_and_the_sixth_is_refused_with_retry_after():
-    client = _client(user_make())
+    client = client_for(user_make())
     for _ in range(5):
         assert _submit(client, endpoint_body())[0] == 202
     response = client.post("/api/v1/submissions", endpoint_body(), content_type="application/json")
@@ -58,10 +52,10 @@ def test_five_submissions_a_week_are_accepted_and_the_sixth_is_refused_with_retr
 
 
 def test_another_submitter_is_not_held_back_by_someone_elses_limit():
-    busy = _client(user_make())
+    busy = client_for(user_make())
     for _ in range(5):
         _submit(busy, endpoint_body())
-    assert _submit(_client(user_make()), endpoint_body())[0] == 202
+    assert _submit(client_for(user_make()), endpoint_body())[0] == 202
 
 
 @pytest.mark.parametrize(
@@ -79,7 +73,7 @@ def test_another_submitter_is_not_held_back_by_someone_elses_limit():
     ],
 )
 def test_a_submission_missing_what_it_needs_is_refused_with_what_to_change(changes, sentence):
-    status, answer = _submit(_client(user_make()), endpoint_body(**changes))
+    status, answer = _submit(client_for(user_make()), endpoint_body(**changes))
     assert status == 400, answer
     assert sentence in answer["detail"]
     assert not Submission.objects.exists()
@@ -87,7 +81,7 @@ def test_a_submission_missing_what_it_needs_is_refused_with_what_to_change(chang
 
 def test_a_name_an_arena_model_already_has_is_refused():
     model_make(slug="known-vl", display_name="Known VL")
-    status, answer = _submit(_client(user_make()), endpoint_body(display_name="known vl"))
+    status, answer = _submit(client_for(user_make()), endpoint_body(display_name="known vl"))
     assert status == 409 and "A model named 'known vl' is already in the arena" in answer["detail"]
 
 

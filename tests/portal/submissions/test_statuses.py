@@ -9,17 +9,11 @@ from django.test import Client
 from arena.models import Model
 from portal.submissions import services
 from portal.submissions.models import Submission, SubmissionEvent
-from tests.portal.submissions.helpers import endpoint_body, user_make
+from tests.portal.submissions.helpers import client_for, endpoint_body, user_make
 
 pytestmark = pytest.mark.django_db
 
 Status = Submission.Status
-
-
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _submitted(user) -> Submission:
@@ -44,14 +38,14 @@ def test_failing_the_checks_refuses_it_with_the_reason_its_submitter_reads():
     user = user_make()
     submission = _checked(_submitted(user), problem="The endpoint did not answer within 20 s.")
     assert submission.status == Status.REFUSED
-    answer = _client(user).get(f"/api/v1/submissions/{submission.pk}").json()
+    answer = client_for(user).get(f"/api/v1/submissions/{submission.pk}").json()
     assert answer["status"] == "refused" and answer["reason"] == "The endpoint did not answer within 20 s."
 
 
 def test_a_submitter_cannot_approve_reject_or_enable_their_own_submission():
     user = user_make()
     submission = _checked(_submitted(user))
-    client = _client(user)
+    client = client_for(user)
     for action in ("approve", "enable"):
         response = client.post(f"/api/v1/submissions/{submission.pk}/{action}")
         assert response.status_code == 403, action
@@ -67,7 +61,7 @@ def test_a_submitter_cannot_approve_reject_or_enable_their_own_submission():
 def test_staff_approve_and_the_event_names_them_apart_from_the_submitter():
     staff = user_make(staff=True)
     submission = _checked(_submitted(user_make()))
-    response = _client(staff).post(f"/api/v1/submissions/{submission.pk}/approve")
+    response = client_for(staff).post(f"/api/v1/submissions/{submission.pk}/approve")
     assert response.status_code == 200 and response.json()["status"] == "approved"
     event = SubmissionEvent.objects.get(submission=submission, status=Status.APPROVED)
     assert event.actor == staff and event.previous == Status.PENDING
@@ -75,7 +69,7 @@ def test_staff_approve_and_the_event_names_them_apart_from_the_submitter():
 
 
 def test_a_rejection_needs_a_reason_and_keeps_it():
-    staff = _client(user_make(staff=True))
+    staff = client_for(user_make(staff=True))
     submission = _checked(_submitted(user_make()))
     url = f"/api/v1/submissions/{submission.pk}/reject"
     empty = staff.post(url, {"reason": "  "}, content_type="application/json")
@@ -88,7 +82,7 @@ def test_a_rejection_needs_a_reason_and_keeps_it():
 
 
 def test_a_move_the_statuses_do_not_allow_is_a_conflict_that_says_where_it_stands():
-    staff = _client(user_make(staff=True))
+    staff = client_for(user_make(staff=True))
     submission = _submitted(user_make())  # still checking
     response = staff.post(f"/api/v1/submissions/{submission.pk}/approve")
     assert response.status_code == 409
@@ -101,11 +95,11 @@ def test_a_move_the_statuses_do_not_allow_is_a_conflict_that_says_where_it_stand
 def test_someone_elses_submission_does_not_exist_for_you_but_staff_see_all():
     owner, other, staff = user_make(), user_make(), user_make(staff=True)
     submission = _submitted(owner)
-    assert _client(other).get(f"/api/v1/submissions/{submission.pk}").status_code == 404
-    assert _client(other).post(f"/api/v1/submissions/{submission.pk}/withdraw").status_code == 404
-    assert _client(other).get("/api/v1/submissions").json() == []
-    assert [row["id"] for row in _client(staff).get("/api/v1/submissions").json()] == [str(submission.pk)]
-    assert _client(other).get(f"/submissions/{submission.pk}/").status_code == 404
+    assert client_for(other).get(f"/api/v1/submissions/{submission.pk}").status_code == 404
+    assert client_for(other).post(f"/api/v1/submissions/{submission.pk}/withdraw").status_code == 404
+    assert client_for(other).get("/api/v1/submissions").json() == []
+    assert [row["id"] for row in client_for(staff).get("/api/v1/submissions").json()] == [str(submission.pk)]
+    assert client_for(other).get(f"/submissions/{submission.pk}/").status_code == 404
 
 
 def test_evaluation_registers_the_model_paused_and_finishing_it_lets_staff_enable_it_with_a_boost(settings):
@@ -145,7 +139,7 @@ def test_an_update_checks_it_again_and_takes_its_model_out_of_the_pool_meanwhile
     services.submission_evaluation_start(submission_id=submission.pk)
     services.submission_evaluated(submission_id=submission.pk, problem=None, log_tail="ok")
     services.submission_enable(user=staff, submission_id=submission.pk)
-    response = _client(user).patch(
+    response = client_for(user).patch(
         f"/api/v1/submissions/{submission.pk}", {"model": "test-model-v2"}, content_type="application/json"
     )
     assert response.status_code == 202, response.json()
@@ -158,7 +152,7 @@ def test_withdrawing_retires_the_model_and_keeps_its_history():
     submission = _checked(_submitted(user))
     services.submission_approve(user=staff, submission_id=submission.pk)
     services.submission_evaluation_start(submission_id=submission.pk)
-    response = _client(user).post(f"/api/v1/submissions/{submission.pk}/withdraw")
+    response = client_for(user).post(f"/api/v1/submissions/{submission.pk}/withdraw")
     assert response.json()["status"] == "withdrawn"
     assert Model.objects.get(slug=submission.slug).status == Model.Status.RETIRED
     assert [event["status"] for event in response.json()["events"]] == [
