@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 from ninja.decorators import decorate_view
+from pydantic import WithJsonSchema
 
 from arena import selectors, services
-from arena.identity import ip_hash_get, voter_id_get
-from arena.media import image_asset_create, media_asset_read
+from arena.identity import ip_hash_get, rate_client_get, voter_id_get
+from arena.media import ACCEPTED_IMAGE_FORMATS, image_asset_create, media_asset_read
 from arena.models import Battle, MediaAsset
 from arena.signals import RatingChange, VoteReveal
 from arena.versions import MODELS
@@ -21,8 +23,31 @@ from core.api import ErrorOut
 from core.errors import NotFound
 from core.guards import csrf_require, upload_size_check
 from core.http import cached_read
+from core.ratelimits import request_rate_limit_check
 
 router = Router(tags=["arena"])
+
+# A prompt as arena.services takes it, told to clients in the schema: text that is not all blank, within
+# the limit. The service itself checks it, so that a person reads what is wrong in a sentence.
+Prompt = Annotated[
+    str,
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "pattern": r"\S", "maxLength": settings.ARENA_MAX_PROMPT_CHARS}
+    ),
+]
+
+# The form as arena.services reads it, for the schema: the prompt is required (the service, not ninja,
+# refuses a missing one, in its own words) and the image in one of arena.media's formats.
+_PROMPT_FORM_DOC = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {"required": ["prompt"]},
+                "encoding": {"image": {"contentType": ", ".join(ACCEPTED_IMAGE_FORMATS.values())}},
+            }
+        }
+    }
+}
 
 
 class SessionOut(Schema):
@@ -102,14 +127,17 @@ def models_list(request: HttpRequest) -> list[dict[str, Any]]:
         403: ErrorOut,
         413: ErrorOut,
         415: ErrorOut,
+        429: ErrorOut,
         503: ErrorOut,
     },
     summary="Start a battle: two anonymous models answer the prompt",
+    openapi_extra=_PROMPT_FORM_DOC,
 )
 def battle_create(
-    request: HttpRequest, prompt: str = Form(""), image: UploadedFile | None = File(None)
+    request: HttpRequest, prompt: Prompt = Form(""), image: UploadedFile | None = File(None)
 ) -> Status[dict[str, Any]]:
     csrf_require(request=request)
+    request_rate_limit_check(request=request, scope="battle", client=rate_client_get(request=request))
     battle = services.battle_create(
         prompt=prompt,
         attachments=_image_from_upload(image),
@@ -130,16 +158,26 @@ def battle_detail(request: HttpRequest, battle_id: uuid.UUID) -> dict[str, Any]:
 
 @router.post(
     "/battles/{uuid:battle_id}/turns",
-    response={201: dict[str, Any], 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut},
+    response={
+        201: dict[str, Any],
+        400: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        413: ErrorOut,
+        429: ErrorOut,
+    },
     summary="Ask the same pair a follow-up question",
+    openapi_extra=_PROMPT_FORM_DOC,
 )
 def battle_turn_create(
     request: HttpRequest,
     battle_id: uuid.UUID,
-    prompt: str = Form(""),
+    prompt: Prompt = Form(""),
     image: UploadedFile | None = File(None),
 ) -> Status[dict[str, Any]]:
     csrf_require(request=request)
+    request_rate_limit_check(request=request, scope="turn", client=rate_client_get(request=request))
     services.turn_append(
         battle_id=battle_id,
         voter_id=voter_id_get(request=request),
@@ -151,11 +189,12 @@ def battle_turn_create(
 
 @router.post(
     "/battles/{uuid:battle_id}/vote",
-    response={200: VoteOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={200: VoteOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 429: ErrorOut},
     summary="Vote, then learn which models answered",
 )
 def battle_vote(request: HttpRequest, battle_id: uuid.UUID, payload: VoteIn) -> dict[str, Any]:
     csrf_require(request=request)
+    request_rate_limit_check(request=request, scope="vote", client=rate_client_get(request=request))
     result = services.vote_cast(
         battle_id=battle_id,
         voter_id=voter_id_get(request=request),
@@ -183,11 +222,13 @@ def battle_abandon(request: HttpRequest, battle_id: uuid.UUID) -> dict[str, Any]
 
 @router.post(
     "/battles/{uuid:battle_id}/retry",
-    response={201: BattleCreatedOut, 403: ErrorOut, 404: ErrorOut, 503: ErrorOut},
+    response={201: BattleCreatedOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut, 503: ErrorOut},
     summary="Put the same prompt to a new pair (the original, unless voted on, is abandoned)",
 )
 def battle_retry(request: HttpRequest, battle_id: uuid.UUID) -> Status[dict[str, Any]]:
     csrf_require(request=request)
+    # A new pair answers: as dear as a new battle, and counted with them.
+    request_rate_limit_check(request=request, scope="battle", client=rate_client_get(request=request))
     battle = services.battle_retry(
         battle_id=battle_id, voter_id=voter_id_get(request=request), ip_hash=ip_hash_get(request=request)
     )

@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+
+from core.client_ip import request_client_ip
 
 _SESSION_KEY = "arena_voter_id"
 
@@ -21,6 +24,18 @@ def voter_id_get(*, request: HttpRequest) -> str:
 
 
 def ip_hash_get(*, request: HttpRequest) -> str:
-    # Behind a proxy the deployment sets the real address into REMOTE_ADDR.
-    address = request.META.get("REMOTE_ADDR", "") or ""
-    return hmac.new(settings.SECRET_KEY.encode(), address.encode(), hashlib.sha256).hexdigest()
+    # Only the hash is kept: the address itself (core.client_ip's rule) is never stored.
+    address = request_client_ip(request=request)
+    return hmac.new(settings.ARENA_IP_HASH_SALT.encode(), address.encode(), hashlib.sha256).hexdigest()
+
+
+def rate_client_key(*, user: Any, voter_id: str) -> str:
+    """Who a rate limit counts (core.ratelimits): the signed-in user, whatever the session, else the
+    session's voter."""
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return f"voter:{voter_id}"
+
+
+def rate_client_get(*, request: HttpRequest) -> str:
+    return rate_client_key(user=getattr(request, "user", None), voter_id=voter_id_get(request=request))

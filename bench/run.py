@@ -37,7 +37,8 @@ INTRO = """\
 Reproduce: `make bench` (after the rating benchmark it runs `bench/run.py $(BENCH_LOAD_ARGS)`, then the
 snapshot benchmark on the same scratch database), or `.venv/bin/python bench/run.py --repeat 3`. Each
 figure and how it is measured: the docstrings of `bench/load/*.py`; the stack: `bench/stack.py`
-(production settings, `WEB_CONCURRENCY={web}` uvicorn processes with `--proxy-headers`, one `arena_worker`
+(production settings, `WEB_CONCURRENCY={web}` uvicorn processes trusting this machine's `X-Forwarded-For`
+(`ARENA_TRUSTED_PROXIES=127.0.0.1`, rate limits raised a thousandfold), one `arena_worker`
 with a threads pool of {worker} and as many database connections, beat; a scratch PostgreSQL database and
 Redis databases). Every simulated person has its own session, CSRF token, connections and address
 (X-Forwarded-For), so per-client rules apply as to people. The load generators run in one process on the

@@ -61,8 +61,8 @@ def _setup() -> None:
 def _ip_hash(address: str) -> str:
     from django.conf import settings
 
-    # The same hash arena.identity.ip_hash_get computes from REMOTE_ADDR.
-    return hmac.new(settings.SECRET_KEY.encode(), address.encode(), hashlib.sha256).hexdigest()
+    # The same hash arena.identity.ip_hash_get computes from the client's address.
+    return hmac.new(settings.ARENA_IP_HASH_SALT.encode(), address.encode(), hashlib.sha256).hexdigest()
 
 
 def _models(group: str = "instant") -> list[Any]:

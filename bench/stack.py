@@ -12,10 +12,11 @@ What runs (as docker-compose.yml runs it, on one machine):
   registered with `manage.py register_model`: four instant ones
   (`bench-instant-N`, the whole answer at once) active, and two paced at 200 tokens/s
   (`bench-stream-a`/`-b`) paused; the streaming benchmarks swap which set is active.
-- uvicorn with `WEB_CONCURRENCY` (2) processes, `--proxy-headers --forwarded-allow-ips 127.0.0.1`, so the
-  `X-Forwarded-For` of each simulated client becomes its address; an `arena_worker` with a threads pool
-  of 64 (every side of 30 battles at once, and then some) and a database pool as large (each answer's
-  thread holds a connection while it streams); Celery beat.
+- uvicorn with `WEB_CONCURRENCY` (2) processes and `ARENA_TRUSTED_PROXIES=127.0.0.1`, so the
+  `X-Forwarded-For` of each simulated client becomes its address (core.client_ip), and rate limits
+  raised a thousandfold (still counted on every request): a simulated person acts far faster than one;
+  an `arena_worker` with a threads pool of 64 (every side of 30 battles at once, and then some) and a
+  database pool as large (each answer's thread holds a connection while it streams); Celery beat.
 - Debug off (`DJANGO_DEBUG` unset), a random secret key, every other setting at its default: variables
   of the calling shell that configure the app (`DJANGO_*`, `DATABASE_*`, `REDIS_*`, `ARENA_*`,
   `LEADERBOARD_*`, `CELERY_*`, `WORKER_*`, `WEB_CONCURRENCY`) are not passed on; `--set KEY=VALUE`
@@ -232,6 +233,22 @@ def services_ensure(*, data_dir: Path, fresh: bool) -> Services:
     return Services(database_url=database_url, redis_url=redis_url, redis_db_offset=offset, embedded=embedded)
 
 
+def bench_rate_limits() -> str:
+    """Every rate limit a thousand times the default: a simulated person votes many times a second,
+    which the limits exist to refuse; counting still costs what it costs (ARENA_RATE_LIMITS, JSON)."""
+    from core.ratelimits import DEFAULT_RULES
+
+    def raised(rate: str | None) -> str | None:
+        if rate is None:
+            return None
+        count, _, period = rate.partition("/")
+        return f"{int(count) * 1000}/{period}"
+
+    return json.dumps(
+        {scope: [raised(rule.client), raised(rule.ip)] for scope, rule in DEFAULT_RULES.items()}
+    )
+
+
 def app_env(*, services: Services, data_dir: Path, extra: Mapping[str, str] = {}) -> dict[str, str]:
     """The environment of every process of the stack: production settings on the scratch servers."""
     env = {
@@ -249,6 +266,9 @@ def app_env(*, services: Services, data_dir: Path, extra: Mapping[str, str] = {}
             "REDIS_URL": services.redis_url,
             "REDIS_DB_OFFSET": str(services.redis_db_offset),
             "ARENA_DATA_DIR": str(data_dir),
+            # The load generators connect from here, each simulated person with its own X-Forwarded-For.
+            "ARENA_TRUSTED_PROXIES": "127.0.0.1",
+            "ARENA_RATE_LIMITS": bench_rate_limits(),
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
@@ -366,7 +386,7 @@ class Stack:
         for stale in self.data_dir.glob("celerybeat-schedule*"):
             stale.unlink()
         commands = {
-            "web": uvicorn_command(host="127.0.0.1", port=self.port, proxies="127.0.0.1"),
+            "web": uvicorn_command(host="127.0.0.1", port=self.port),
             "worker": [
                 sys.executable,
                 "manage.py",

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
-
 from arena.api import router as arena_router
-from core.api import OfflineSwagger, api_errors_install
+from core.api import DocumentedAPI, OfflineSwagger, api_errors_install
 from evaluation.api import router as evaluations_router
 from leaderboard.boards.arena.api import router as ratings_router
 from leaderboard.boards.general_level.api import router as leaderboard_router
@@ -13,7 +11,7 @@ from portal.api import router as submissions_router
 from portal.auth import api_auth_errors_install
 from portal.tokens_api import router as tokens_router
 
-api = NinjaAPI(
+api = DocumentedAPI(
     title="Arena Hub API",
     version="1",
     description="Blind battles between multimodal models, votes and leaderboards.",

@@ -25,6 +25,7 @@ from django.conf import settings  # noqa: E402
 from arena.routing import websocket_urlpatterns as arena_ws  # noqa: E402
 from core.deadline import RequestDeadline  # noqa: E402
 from core.edge_cache import EdgeCache  # noqa: E402
+from evaluation.routing import websocket_urlpatterns as evaluation_ws  # noqa: E402
 from leaderboard.routing import websocket_urlpatterns as leaderboard_ws  # noqa: E402
 from portal.submissions.routing import websocket_urlpatterns as submissions_ws  # noqa: E402
 
@@ -65,7 +66,7 @@ application = ProtocolTypeRouter(
         if settings.PLAYGROUND_UPSTREAM
         else site_http,
         "websocket": AllowedHostsOriginValidator(
-            SessionMiddlewareStack(URLRouter(arena_ws + leaderboard_ws + submissions_ws))
+            SessionMiddlewareStack(URLRouter(arena_ws + leaderboard_ws + submissions_ws + evaluation_ws))
         ),
         "lifespan": lifespan,
     }

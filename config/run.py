@@ -29,8 +29,10 @@ def _manage(*args: str) -> list[str]:
     return [sys.executable, "manage.py", *args]
 
 
-def uvicorn_command(*, host: str, port: int, proxies: str | None = None) -> list[str]:
-    """The web server's command line; `proxies`: the addresses whose X-Forwarded-For is believed."""
+def uvicorn_command(*, host: str, port: int) -> list[str]:
+    """The web server's command line. It passes the socket's peer on as it is: which proxies'
+    X-Forwarded-For to believe is ARENA_TRUSTED_PROXIES's to say (core.client_ip), for HTTP and
+    WebSockets alike, not a second rule in the server (whose default believes 127.0.0.1)."""
     command = [
         sys.executable,
         "-m",
@@ -43,8 +45,7 @@ def uvicorn_command(*, host: str, port: int, proxies: str | None = None) -> list
     ]
     # A short graceful shutdown: open WebSockets would otherwise hold a restart or Ctrl-C for ever.
     command += ["--lifespan", "on", "--ws", "websockets", "--timeout-graceful-shutdown", "2"]
-    if proxies is not None:
-        command += ["--proxy-headers", "--forwarded-allow-ips", proxies]
+    command += ["--no-proxy-headers"]
     return command
 
 

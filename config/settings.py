@@ -7,7 +7,9 @@ test bootstrap) start the embedded PostgreSQL and Redis and create the local sec
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import math
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -175,6 +177,11 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     # Inside CORS, so that API errors carry the CORS headers too.
     "core.middleware.ApiErrorMiddleware",
+    # Every /api/ request, per address, before a session or a view costs anything (core.ratelimits).
+    "core.ratelimits.ApiRateLimitMiddleware",
+    # Before the session, CSRF and any view: a malformed or oversized body, or a NUL in any text, is a
+    # 4xx with a sentence before any work (README "Hostile input").
+    "core.hostile_input.HostileInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Inside WhiteNoise, which serves static files precompressed (brotli, gzip) before this is reached.
     "core.middleware.TextGZipMiddleware",
@@ -295,6 +302,42 @@ CSRF_COOKIE_SECURE = DJANGO_HTTPS
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=365 * 24 * 3600) if DJANGO_HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = DJANGO_HTTPS and env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_SSL_REDIRECT = False
+
+# Client addresses and rate limits (README "Rate limits and client addresses"). The proxies whose
+# X-Forwarded-For is believed (core.client_ip): addresses or networks, or "*" for any peer (a web
+# server only its proxy reaches). None by default: the socket's peer is the client.
+ARENA_TRUSTED_PROXIES = [
+    entry.strip() for entry in env.list("ARENA_TRUSTED_PROXIES", default=[]) if entry.strip()
+]
+for _entry in ARENA_TRUSTED_PROXIES:
+    try:
+        if _entry != "*":
+            ipaddress.ip_network(_entry, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"ARENA_TRUSTED_PROXIES must list addresses or networks (10.0.0.0/8) or *, not {_entry!r}."
+        ) from None
+# Addresses are stored only as HMACs under this salt; the secret key when unset (as before it existed),
+# set it to keep votes' address hashes comparable across a secret-key rotation.
+ARENA_IP_HASH_SALT = env.ENVIRON.get("ARENA_IP_HASH_SALT", "").strip() or SECRET_KEY
+# Per client and per address, counted in the cache (core.ratelimits has the table of defaults); the
+# variable overrides some, as JSON: {"battle": ["20/m", "60/m"], "api": [null, "600/m"]} (client, address).
+ARENA_RATE_LIMITS_ENABLED = env.bool("ARENA_RATE_LIMITS_ENABLED", default=True)
+ARENA_RATE_LIMITS: dict[str, list[str | None]] = env.json("ARENA_RATE_LIMITS", default={})
+_RATE = re.compile(r"[1-9]\d*/\d*[smhd]")
+if not isinstance(ARENA_RATE_LIMITS, dict) or not all(
+    isinstance(pair, list)
+    and len(pair) == 2
+    and all(rate is None or (isinstance(rate, str) and _RATE.fullmatch(rate)) for rate in pair)
+    for pair in ARENA_RATE_LIMITS.values()
+):
+    raise ImproperlyConfigured(
+        'ARENA_RATE_LIMITS must be JSON such as {"battle": ["20/m", "60/m"]}: per scope, the rate per '
+        'client and per address ("N/s", "N/m", "N/h", "N/d", "N/10m", or null for none).'
+    )
+# django-ratelimit counts in the default cache; a cache that does not answer lets requests through.
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_FAIL_OPEN = True
 
 # Accounts (README "Accounts and API tokens"): django-allauth, signing in by email and password.
 AUTHENTICATION_BACKENDS = [
@@ -510,6 +553,8 @@ PORTAL_SMOKE_TIME_LIMIT_S = env.float("PORTAL_SMOKE_TIME_LIMIT_S", default=120.0
 PORTAL_EVALUATION_TASK = env.str("PORTAL_EVALUATION_TASK", default="evaluation.submission_evaluate")
 # How many tiny-ehub items a submission's evaluation asks (spread over the categories); unset: all.
 PORTAL_EVALUATION_LIMIT = env.int("PORTAL_EVALUATION_LIMIT", default=None)
+# With the analyses (README "Evaluating models on benchmarks"): each item asked under 11 conditions, not 1.
+PORTAL_EVALUATION_ANALYSES = env.bool("PORTAL_EVALUATION_ANALYSES", default=True)
 # A benchmark run is cut into chunks of this many items by item index, one Celery task each.
 EVALUATION_CHUNK_ITEMS = env.int("EVALUATION_CHUNK_ITEMS", default=20)
 # A chunk's task asks new prompts for at most this long, then queues the rest of its chunk as a new task:

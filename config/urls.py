@@ -9,7 +9,7 @@ from arena.views import battle_page, battle_permalink_page
 from config.api import api
 from core.health import CORE_CHECKS, healthz, readiness_view
 from core.metrics import metrics_view
-from evaluation.views import benchmarks_page, evaluation_run_page
+from evaluation.views import benchmarks_page, evaluation_run_action, evaluation_run_page, evaluation_runs_page
 from leaderboard.boards.arena.views import arena_board_fragment, arena_board_page, arena_charts_page
 from leaderboard.boards.general_level.views import (
     general_level_fragment,
@@ -36,7 +36,9 @@ urlpatterns = [
     path("leaderboard/general-level/fragment/", general_level_fragment, name="general-level-fragment"),
     path("leaderboard/benchmarks/", benchmarks_page, name="benchmarks"),
     path("leaderboard/general-level/<str:key>/", general_level_model_page, name="general-level-model"),
+    path("evaluations/", evaluation_runs_page, name="evaluation-runs"),
     path("evaluations/<uuid:run_id>/", evaluation_run_page, name="evaluation-run"),
+    path("evaluations/<uuid:run_id>/<str:action>", evaluation_run_action, name="evaluation-run-action"),
     path("models/<slug:slug>/", model_page, name="model-page"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -13,8 +13,11 @@ from django.shortcuts import render
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
 from ninja.openapi.docs import Swagger
+from ninja.openapi.schema import OpenAPISchema
+from ninja.types import DictStrAny
 
 from core.errors import ServiceError, TooManyRequests
+from core.hostile_input import body_error_problem, database_refused_problem
 from core.middleware import SERVER_ERROR_DETAIL, database_unavailable_response
 
 logger = logging.getLogger(__name__)
@@ -22,6 +25,12 @@ logger = logging.getLogger(__name__)
 
 class ErrorOut(Schema):
     detail: str
+
+
+class ValidationErrorOut(ErrorOut):
+    """A 422: the sentence, and each problem as pydantic reports it (`loc`, `msg`, `type`)."""
+
+    errors: list[dict[str, Any]]
 
 
 def _field_name(location: object) -> str:
@@ -64,11 +73,77 @@ def api_errors_install(*, api: NinjaAPI) -> None:
             return api.create_response(request, {"detail": "You may not do this."}, status=403)
         if isinstance(exc, OperationalError):
             return database_unavailable_response(request, exc)
+        # A body read only here (a PATCH's multipart), or a value PostgreSQL refused that the checks at
+        # the edge (core.hostile_input, the schemas) let through: the request's fault, said as such.
+        problem = body_error_problem(exc) or database_refused_problem(exc)
+        if problem is not None:
+            logger.warning("Refused %s %r: %s", request.method, request.path, exc, exc_info=exc)
+            return api.create_response(request, {"detail": problem.detail}, status=problem.status)
         if isinstance(exc, SuspiciousOperation):
             logger.warning("Refused a suspicious request to %s: %s", request.path, exc)
             return api.create_response(request, {"detail": "The request could not be accepted."}, status=400)
         logger.exception("Unexpected error in %s %s", request.method, request.path)
         return api.create_response(request, {"detail": SERVER_ERROR_DETAIL}, status=500)
+
+
+_ERROR_REF = "#/components/schemas/{model}"
+# The answers any operation can give besides its own, so that clients (and the schema tests) know them.
+_ANY_OPERATION = {
+    400: "Bad Request: the request was refused unread (a NUL character in its text, a malformed body)",
+    503: "Service Unavailable: the database did not answer in time; try again in a moment",
+}
+_WITH_INPUT = {422: "Unprocessable Content: a parameter or field is not valid (each problem in `errors`)"}
+_WITH_BODY = {413: "Content Too Large: the body is over the size the site reads"}
+
+
+def _error_response(description: str, model: type[Schema]) -> DictStrAny:
+    schema = {"$ref": _ERROR_REF.format(model=model.__name__)}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _form_nulls_drop(operation: DictStrAny, models: DictStrAny) -> None:
+    """A multipart field is sent or left out; it cannot be null. Say so: django-ninja writes an optional
+    `UploadedFile | None` as "a file or null", and a client reading that may send the file as a plain
+    field (no filename), which Django does not read as a file."""
+    form = (
+        operation.get("requestBody", {}).get("content", {}).get("multipart/form-data", {}).get("schema", {})
+    )
+    if "$ref" in form:
+        form = models.get(form["$ref"].rsplit("/", 1)[-1], {})
+    for name, field in form.get("properties", {}).items():
+        choices = [choice for choice in field.get("anyOf", ()) if choice != {"type": "null"}]
+        if "anyOf" in field and len(choices) == 1:
+            rest = {key: value for key, value in field.items() if key != "anyOf"}
+            form["properties"][name] = {**choices[0], **rest}
+
+
+class DocumentedAPI(NinjaAPI):
+    """django-ninja whose OpenAPI schema lists, on every operation, the errors the whole API can answer
+    (core.hostile_input, ninja's validation, a database that is down) beside those the operation
+    declares itself."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: DictStrAny | None = None
+    ) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        models = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in (ErrorOut, ValidationErrorOut):
+            models.setdefault(model.__name__, model.model_json_schema(ref_template=_ERROR_REF))
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                _form_nulls_drop(operation, models)
+                responses = operation.setdefault("responses", {})
+                common: dict[int, tuple[str, type[Schema]]] = {
+                    status: (text, ErrorOut) for status, text in _ANY_OPERATION.items()
+                }
+                if operation.get("parameters") or operation.get("requestBody"):
+                    common |= {status: (text, ValidationErrorOut) for status, text in _WITH_INPUT.items()}
+                if operation.get("requestBody"):
+                    common |= {status: (text, ErrorOut) for status, text in _WITH_BODY.items()}
+                for status, (text, shape) in common.items():
+                    if status not in responses and str(status) not in responses:
+                        responses[status] = _error_response(text, shape)
+        return schema
 
 
 class OfflineSwagger(Swagger):

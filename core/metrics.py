@@ -38,6 +38,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from core.broker import queue_lengths
+from core.client_ip import request_client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +186,7 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
         refused = JsonResponse({"detail": detail}, status=401)
         refused["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return refused
-    if _client_local(request.META.get("REMOTE_ADDR", "")):
+    if _client_local(request_client_ip(request=request)):
         return None
     detail = "Metrics are served to this machine only; set METRICS_TOKEN to serve them to others."
     return JsonResponse({"detail": detail}, status=403)

@@ -25,6 +25,7 @@ from core.api import ErrorOut
 from core.errors import NotAllowed, NotFound
 from core.http import Validators, conditional
 from evaluation.models import EvaluationRun, ItemPrediction
+from evaluation.runs import prediction_dict
 from evaluation.scores import benchmark_api_dict, benchmark_board, benchmark_board_version, benchmark_csv
 from evaluation.services import evaluation_predictions, evaluation_progress
 from portal.auth import caller_get
@@ -109,7 +110,8 @@ def evaluation_get(request: HttpRequest, run_id: uuid.UUID) -> dict[str, Any]:
 
 def prediction_line(prediction: ItemPrediction) -> str:
     """One prediction as `manage.py run_benchmark --predictions` writes it (sorted keys), and a newline."""
-    return json.dumps(prediction.result().to_dict(), sort_keys=True) + "\n"
+    row = prediction_dict(condition=prediction.condition, result=prediction.result())
+    return json.dumps(row, sort_keys=True) + "\n"
 
 
 def _lines(run: EvaluationRun) -> Iterator[str]:
@@ -118,21 +120,25 @@ def _lines(run: EvaluationRun) -> Iterator[str]:
 
 
 async def _lines_async(run: EvaluationRun) -> AsyncIterator[str]:
-    def batch(after: tuple[int, int] | None) -> list[ItemPrediction]:
-        rows = ItemPrediction.objects.filter(run=run).order_by("item_index", "rotation")
+    def batch(after: tuple[int, int, int] | None) -> list[ItemPrediction]:
+        rows = ItemPrediction.objects.filter(run=run).order_by("item_index", "position", "rotation")
         if after is not None:
-            index, rotation = after
-            rows = rows.filter(Q(item_index__gt=index) | Q(item_index=index, rotation__gt=rotation))
+            index, position, rotation = after
+            rows = rows.filter(
+                Q(item_index__gt=index)
+                | Q(item_index=index, position__gt=position)
+                | Q(item_index=index, position=position, rotation__gt=rotation)
+            )
         return list(rows[:_LINES_BATCH])
 
-    after: tuple[int, int] | None = None
+    after: tuple[int, int, int] | None = None
     while True:
         rows = await sync_to_async(batch, thread_sensitive=True)(after)
         if rows:
             yield "".join(prediction_line(prediction) for prediction in rows)
         if len(rows) < _LINES_BATCH:
             return
-        after = (rows[-1].item_index, rows[-1].rotation)
+        after = (rows[-1].item_index, rows[-1].position, rows[-1].rotation)
 
 
 @router.get(
@@ -140,9 +146,10 @@ async def _lines_async(run: EvaluationRun) -> AsyncIterator[str]:
     response={200: None, 404: ErrorOut},
     summary="A benchmark run's per-item predictions (JSON lines)",
     description=(
-        "One line per asked prompt, in item order (rotations in order): item_id, category, prediction, "
-        "extracted (what the rules read from it; null: nothing), correct, references, rotation, "
-        "probabilities, group, option_count. What is stored so far, while the run goes on."
+        "One line per asked prompt, in item order (each item's conditions in run order, rotations in "
+        "order): item_id, category, prediction, extracted (what the rules read from it; null: nothing), "
+        "correct, references, rotation, probabilities, group, option_count, and for a run with analyses "
+        "the condition of every prompt but the standard ones. What is stored so far, while the run goes on."
     ),
 )
 def evaluation_predictions_get(request: HttpRequest, run_id: uuid.UUID) -> HttpResponseBase:
@@ -186,11 +193,74 @@ class CorrelationOut(Schema):
     reason: str | None
 
 
+class GainOut(Schema):
+    items: int
+    score_with_image: float
+    score_without_image: float
+    text_only_score: float | None
+    gain: float
+    leakage: float | None
+
+
+class WordingOut(Schema):
+    wording: str
+    accuracy: float
+
+
+class StabilityOut(Schema):
+    items: int
+    wordings: list[WordingOut]
+    best_wording: str
+    best: float
+    mean: float
+    std: float
+
+
+class RobustnessOut(Schema):
+    corruption: str
+    items: int
+    clean: float
+    corrupt: float
+    chance: float
+    relative: float | None
+
+
+class ModalityShareOut(Schema):
+    modality: str
+    items: int
+    accuracy_without: float
+    answered: int
+    needed: int
+    share: float | None
+
+
+class ModalityOut(Schema):
+    benchmark: str
+    items: int
+    accuracy_with_all: float
+    answered: int
+    modalities: list[ModalityShareOut]
+    one_modality_share: float | None
+    answerable_from_one_modality: bool
+
+
+class AnalysisOut(Schema):
+    model: str
+    name: str
+    run: str
+    gain: GainOut | None
+    text_base: str | None
+    stability: StabilityOut | None
+    robustness: list[RobustnessOut]
+    modality: ModalityOut | None
+
+
 class BenchmarkOut(Schema):
     benchmark: str
     categories: list[str]
     models: list[BenchmarkModelOut]
     arena_correlation: list[CorrelationOut]
+    analyses: list[AnalysisOut]
 
 
 class BenchmarksOut(Schema):
@@ -213,7 +283,10 @@ def _benchmarks_validators(request: HttpRequest) -> Validators:
         "run, with a 95% bootstrap interval over the items (`lower`, `upper`) and the item count; best "
         "overall first. `arena_correlation`: per category (overall first), Spearman and Kendall tau-b "
         "between the benchmark's scores and the arena's overall ratings (latest snapshot), with bootstrap "
-        "intervals over models, or the reason there is none (fewer than 3 shared models). "
+        "intervals over models, or the reason there is none (fewer than 3 shared models). `analyses`: per "
+        "model with a finished run with analyses, MMStar's multimodal gain and leakage (leakage null "
+        "without a registered base language model that has run too), instruction stability over the "
+        "wordings, ChEF's relative robustness per corruption, and modality importance. "
         "Send the ETag back as If-None-Match: 304 while nothing changed."
     ),
 )
@@ -227,8 +300,11 @@ def benchmarks_get(request: HttpRequest) -> dict[str, Any]:
     response={200: None, 304: None},
     summary="The benchmark board as CSV",
     description=(
-        "One row per benchmark, model and category (`overall` first): benchmark, version, model, name, "
-        "category, score, lower, upper, items, run. With an ETag; If-None-Match gives 304."
+        "One row per benchmark, model, category (`overall` first) and metric: benchmark, version, model, "
+        "name, category, metric (`accuracy`, with lower and upper; then the analyses' numbers: "
+        "multimodal_gain, multimodal_leakage, stability_mean/std/best, robustness_<corruption>, "
+        "needs_<modality>, one_modality_share), score, lower, upper, items, run. With an ETag; "
+        "If-None-Match gives 304."
     ),
     openapi_extra={
         "responses": {

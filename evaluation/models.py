@@ -31,6 +31,8 @@ class EvaluationRun(models.Model):
     # The hash of the items this run asks (its `limit` applied): a run never mixes two item lists.
     items_sha256 = models.CharField(max_length=64)
     limit = models.PositiveIntegerField(null=True, blank=True)
+    # The conditions asked (evaluation.conditions), the standard one first: only it, without analyses.
+    conditions = models.JSONField(default=list)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     chunk_size = models.PositiveIntegerField()
     chunks_total = models.PositiveIntegerField()
@@ -56,6 +58,9 @@ class ItemPrediction(models.Model):
     run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="predictions")
     item_index = models.PositiveIntegerField()
     item_id = models.CharField(max_length=200)
+    condition = models.CharField(max_length=40, default="standard")
+    # The prompt's place among its item's (conditions in run order, rotations in order): the order asked.
+    position = models.PositiveSmallIntegerField(default=0)
     rotation = models.PositiveSmallIntegerField(default=0)
     category = models.CharField(max_length=100)
     prediction = models.TextField()
@@ -63,18 +68,22 @@ class ItemPrediction(models.Model):
     extracted = models.TextField(null=True, blank=True)  # noqa: DJ001
     correct = models.BooleanField()
     references = models.JSONField(default=list)
+    # Each option's probability, where the inferencer yields them (likelihood); None otherwise.
+    probabilities = models.JSONField(null=True, blank=True)
     option_count = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["run", "item_index", "rotation"]
+        ordering = ["run", "item_index", "position", "rotation"]
         constraints = [
-            models.UniqueConstraint(fields=["run", "item_id", "rotation"], name="prediction_once_per_prompt")
+            models.UniqueConstraint(
+                fields=["run", "item_id", "condition", "rotation"], name="prediction_once_per_prompt"
+            )
         ]
-        indexes = [models.Index(fields=["run", "item_index", "rotation"])]
+        indexes = [models.Index(fields=["run", "item_index", "position", "rotation"])]
 
     def __str__(self) -> str:
-        return f"{self.item_id}@{self.rotation}"
+        return f"{self.item_id}@{self.rotation} ({self.condition})"
 
     def result(self) -> ItemResult:
         return ItemResult(
@@ -85,5 +94,18 @@ class ItemPrediction(models.Model):
             correct=self.correct,
             references=tuple(self.references),
             rotation=self.rotation,
+            probabilities=None if self.probabilities is None else tuple(self.probabilities),
             option_count=self.option_count,
         )
+
+
+class LanguageBase(models.Model):
+    """The text-only language model a vision-language model was built on, registered by staff, whose
+    score without images is MMStar's S_t: the leakage of `model` is measured against it."""
+
+    model = models.OneToOneField(Model, on_delete=models.CASCADE, related_name="language_base")
+    base = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="language_base_of")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.model_id} on {self.base_id}"

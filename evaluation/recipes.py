@@ -18,7 +18,7 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, cast, get_args
+from typing import Any, Final, Literal, Protocol, cast, get_args
 
 from evaluation.metrics import METRICS
 
@@ -103,7 +103,9 @@ class Recipe:
     `temperature` and `max_new_tokens` are the generation parameters every prompt is sent with;
     `length_normalised` (likelihood only) scores an option by its mean rather than summed token
     log-probability; `judge` (choice and circular only, off by default) lets an LLM judge read answers the
-    rules cannot.
+    rules cannot. `general_task` names the General-Bench task whose score this recipe's accuracy is
+    ("modality/group/name", "-" as the group of a language task: "image/comprehension/MMBench"): a
+    finished run writes it, as a percentage, to the General-Level board.
     """
 
     name: str
@@ -117,6 +119,7 @@ class Recipe:
     length_normalised: bool = False
     judge: bool = False
     description: str = ""
+    general_task: str = ""
 
     def __post_init__(self) -> None:
         problems = _recipe_problems(self)
@@ -142,7 +145,16 @@ class Recipe:
             "length_normalised": self.length_normalised,
             "judge": self.judge,
             "description": self.description,
+            "general_task": self.general_task,
         }
+
+    @property
+    def general_task_key(self) -> tuple[str, str | None, str] | None:
+        """(modality, group or None, task name) of `general_task`; None when it names none."""
+        if not self.general_task:
+            return None
+        modality, group, name = self.general_task.split("/", 2)
+        return modality, None if group == "-" else group, name
 
     @classmethod
     def from_dict(cls, data: object, *, origin: str = "The recipe") -> Recipe:
@@ -298,7 +310,7 @@ def recipe_from_dict(*, data: object, origin: str = "The recipe") -> Recipe:
     for key in ("name", "benchmark", "instructions", "inferencer", "metrics"):
         if key not in data:
             problems.append(f"{origin}: {key!r} is missing.")
-    text_fields = ("name", "benchmark", "inferencer", "description")
+    text_fields = ("name", "benchmark", "inferencer", "description", "general_task")
     for key in text_fields:
         if key in data and not isinstance(data[key], str):
             problems.append(f"{origin}: {key!r} must be a string.")
@@ -435,7 +447,28 @@ def _recipe_problems(recipe: Recipe) -> list[str]:
         problems.append(f"{label}: length_normalised applies only to the likelihood inferencer.")
     if recipe.judge and recipe.inferencer not in _OPTIONS_SHOWN:
         problems.append(f"{label}: the LLM judge reads multiple-choice answers only (choice or circular).")
+    if recipe.general_task:
+        problems.extend(_general_task_problems(label, recipe.general_task))
     return problems
+
+
+_GENERAL_MODALITIES: Final = ("image", "video", "audio", "3d", "nlp")
+_GENERAL_GROUPS: Final = ("comprehension", "generation")
+
+
+def _general_task_problems(label: str, task: object) -> list[str]:
+    parts = task.split("/", 2) if isinstance(task, str) else []
+    shape = f"{label}: general_task must read modality/group/name, as image/comprehension/MMBench"
+    if len(parts) != 3 or not parts[2].strip():
+        return [f"{shape}."]
+    modality, group, _ = parts
+    if modality not in _GENERAL_MODALITIES:
+        return [f"{shape}; the modality is one of {', '.join(_GENERAL_MODALITIES)}, not {modality!r}."]
+    if modality == "nlp" and group != "-":
+        return [f"{label}: a language (nlp) task has no group; write nlp/-/<name>."]
+    if modality != "nlp" and group not in _GENERAL_GROUPS:
+        return [f"{shape}; the group is comprehension or generation, not {group!r}."]
+    return []
 
 
 def _choice_item_check(*, item: PromptSource, recipe: Recipe) -> None:

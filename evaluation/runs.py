@@ -15,29 +15,57 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from arena.models import Model
-from evaluation.answers import choice_extract, yesno_extract
+from evaluation.analyses.report import analyses_report
+from evaluation.answers import choice_extract, likelihood_choose, yesno_extract
 from evaluation.benchmarks import Benchmark
+from evaluation.conditions import STANDARD, Condition, Question, conditions_all, questions_for, wordings_most
 from evaluation.items import Item, items_sha256
-from evaluation.metrics import ItemResult, answer_normalised, exact_match_score, scores_by_category
-from evaluation.recipes import Prompt, Recipe, prompts_for
+from evaluation.metrics import (
+    METRICS,
+    ItemResult,
+    MetricError,
+    answer_normalised,
+    exact_match_score,
+    scores_by_category,
+)
+from evaluation.recipes import Prompt, Recipe
 from workers.adapters.base import GenerationParams, GenerationStats, ImagePart, Message, TextPart
-from workers.runner import ModelSpec, generation_run
+from workers.runner import GENERIC_FAILURE, ModelSpec, generation_run, likelihood_run
 
 _TIME_LIMIT_S: Final = 120.0
 
 
 @dataclass(frozen=True)
 class BenchmarkRun:
+    """`asked`: each scored prompt with its condition's name, in the order asked (item by item, each
+    item's conditions in run order)."""
+
     benchmark: Benchmark
     model: Model
     items: tuple[Item, ...]
-    results: tuple[ItemResult, ...]
+    asked: tuple[tuple[str, ItemResult], ...]
     seconds: float
 
+    @property
+    def results(self) -> tuple[ItemResult, ...]:
+        """The standard condition's: what the scores are."""
+        return tuple(result for condition, result in self.asked if condition == STANDARD)
+
+    @property
+    def variants(self) -> dict[str, tuple[ItemResult, ...]]:
+        """Every other condition's, by name; empty for a run without analyses."""
+        grouped: dict[str, list[ItemResult]] = {}
+        for condition, result in self.asked:
+            if condition != STANDARD:
+                grouped.setdefault(condition, []).append(result)
+        return {name: tuple(results) for name, results in grouped.items()}
+
     def summary(self) -> dict[str, Any]:
-        """The results JSON: what ran, on what, and the scores per category and overall."""
-        scores = scores_by_category(results=self.results, metrics=("accuracy",))
-        return {
+        """The results JSON: what ran, on what, the scores per category and overall, and the analyses
+        when the run asked their conditions."""
+        results, variants = self.results, self.variants
+        scores = scores_by_category(results=results, metrics=("accuracy",))
+        summary = {
             "benchmark": self.benchmark.name,
             "version": self.benchmark.version(),
             "items_sha256": items_sha256(items=self.items),
@@ -48,18 +76,58 @@ class BenchmarkRun:
             "per_category": scores["categories"],
             "counts": {
                 "items": len(self.items),
-                "prompts": len(self.results),
-                "unreadable": sum(1 for result in self.results if result.extracted is None),
+                "prompts": len(results),
+                "unreadable": sum(1 for result in results if result.extracted is None),
             },
             "timings": {
                 "seconds": round(self.seconds, 3),
                 "per_item_ms": round(1000 * self.seconds / max(1, len(self.items)), 1),
             },
         }
+        extra = self._recipe_metrics(results)
+        if extra:
+            summary["metrics"] = extra
+        if variants:
+            summary["conditions"] = {
+                name: scores_by_category(results=rows, metrics=("accuracy",))["overall"]
+                for name, rows in variants.items()
+            }
+            summary["analyses"] = analyses_report(
+                benchmark=self.benchmark.name, results={STANDARD: results, **variants}
+            )
+        return summary
+
+    def _recipe_metrics(self, results: tuple[ItemResult, ...]) -> dict[str, dict[str, float | None]]:
+        """Each recipe's metrics beyond accuracy over the items it asks (ECE for a likelihood recipe),
+        by recipe name; a metric the results cannot give (no probabilities) is None."""
+        kinds = {item.id: item.answer_type for item in self.items}
+        found: dict[str, dict[str, float | None]] = {}
+        for kind, recipe in sorted(self.benchmark.recipes.items()):
+            extra = [metric for metric in recipe.metrics if metric != "accuracy"]
+            asked = [result for result in results if kinds.get(result.item_id) == kind]
+            if not extra or not asked:
+                continue
+            values: dict[str, float | None] = {}
+            for metric in extra:
+                try:
+                    values[metric] = METRICS[metric](results=asked)
+                except MetricError:
+                    values[metric] = None
+            found[recipe.name] = values
+        return found
 
     def predictions(self) -> list[dict[str, Any]]:
-        """One JSON object per prompt (the predictions JSONL), in item order."""
-        return [result.to_dict() for result in self.results]
+        """One JSON object per prompt (the predictions JSONL), in the order asked."""
+        return [prediction_dict(condition=condition, result=result) for condition, result in self.asked]
+
+
+def prediction_dict(*, condition: str, result: ItemResult) -> dict[str, Any]:
+    """A prediction's JSON line: the scored prompt, and its condition unless it is the standard one (so a
+    run without analyses writes what it always has)."""
+    row = result.to_dict()
+    if condition != STANDARD:
+        row["condition"] = condition
+    return row
 
 
 def items_spread(*, items: Sequence[Item], limit: int | None) -> tuple[Item, ...]:
@@ -79,27 +147,53 @@ def items_spread(*, items: Sequence[Item], limit: int | None) -> tuple[Item, ...
     return tuple(sorted(chosen, key=lambda item: order[item.id]))
 
 
-def item_ask(*, model: Model, recipe: Recipe, item: Item, prompt: Prompt) -> str:
-    """The model's answer to one prompt: greedy, seeded, through the runner an arena answer uses."""
-    content: tuple[TextPart | ImagePart, ...] = (TextPart(text=prompt.text),)
-    if item.image is not None:
-        content = (ImagePart(data=item.image, mime_type="image/png"), *content)
+@dataclass(frozen=True)
+class Answer:
+    """What a model gave for one prompt: its text (for a likelihood recipe, the chosen letter) and, where
+    the inferencer yields them, each option's probability."""
+
+    text: str
+    probabilities: tuple[float, ...] | None = None
+
+
+def _failed(error: str) -> Answer:
+    # A failed answer is a wrong one, as a benchmark counts it; its reason stays in the prediction.
+    return Answer(text=f"[error: {error}]")
+
+
+def item_ask(*, model: Model, recipe: Recipe, question: Question) -> Answer:
+    """The model's answer to one prompt: greedy, seeded, through the runner an arena answer uses; for a
+    likelihood recipe, the option the model finds likeliest as its answer (ChEF's PPL inferencer)."""
+    content: tuple[TextPart | ImagePart, ...] = (TextPart(text=question.prompt.text),)
+    if question.image is not None:
+        content = (ImagePart(data=question.image, mime_type="image/png"), *content)
+    spec = ModelSpec(key=model.slug, kind=model.adapter_kind, config=model.adapter_config)
+    conversation = [Message(role="user", content=content)]
+    if recipe.inferencer == "likelihood":
+        scored = likelihood_run(model=spec, conversation=conversation, continuations=question.prompt.options)
+        if scored.logprobs is None:
+            return _failed(scored.error or GENERIC_FAILURE)
+        letter, probabilities = likelihood_choose(
+            option_logprobs=scored.logprobs, length_normalised=recipe.length_normalised
+        )
+        return Answer(text=letter, probabilities=probabilities)
     chunks: list[str] = []
     outcome = generation_run(
-        model=ModelSpec(key=model.slug, kind=model.adapter_kind, config=model.adapter_config),
-        conversation=[Message(role="user", content=content)],
+        model=spec,
+        conversation=conversation,
         params=GenerationParams(max_new_tokens=recipe.max_new_tokens, temperature=0.0, seed=recipe.seed),
         stats=GenerationStats(),
         on_chunk=chunks.append,
         time_limit_s=_TIME_LIMIT_S,
     )
     if outcome.error is not None:
-        # A failed answer is a wrong one, as a benchmark counts it; its reason stays in the prediction.
-        return f"[error: {outcome.error}]"
-    return "".join(chunks)
+        return _failed(outcome.error)
+    return Answer(text="".join(chunks))
 
 
-def item_score(*, item: Item, prompt: Prompt, prediction: str) -> ItemResult:
+def item_score(
+    *, item: Item, prompt: Prompt, prediction: str, probabilities: tuple[float, ...] | None = None
+) -> ItemResult:
     """Read one answer by the rule of the item's kind: the option letter, POPE's yes/no, or the text."""
     extracted: str | None
     if item.answer_type == "choice":
@@ -119,24 +213,74 @@ def item_score(*, item: Item, prompt: Prompt, prediction: str) -> ItemResult:
         correct=correct,
         references=(prompt.answer or item.answer,),
         rotation=prompt.rotation,
+        probabilities=probabilities,
         option_count=count,
     )
 
 
-def benchmark_run(*, benchmark: Benchmark, model: Model, limit: int | None = None) -> BenchmarkRun:
-    """Every item (or `limit` of them, spread over the categories) asked and scored, in item order."""
+def run_conditions(*, benchmark: Benchmark, analyses: bool) -> tuple[Condition, ...]:
+    """The conditions a run asks: the standard one, and with analyses every variant they compare."""
+    everything = conditions_all(wordings=wordings_most(recipes=benchmark.recipes))
+    return everything if analyses else everything[:1]
+
+
+def item_questions(*, benchmark: Benchmark, item: Item, conditions: tuple[Condition, ...]) -> list[Question]:
+    return questions_for(item=item, recipe=benchmark.recipes[item.answer_type], conditions=conditions)
+
+
+def benchmark_run(
+    *, benchmark: Benchmark, model: Model, limit: int | None = None, analyses: bool = False
+) -> BenchmarkRun:
+    """Every item (or `limit` of them, spread over the categories) asked and scored, in item order, under
+    the standard condition and, with `analyses`, under every variant the analyses compare."""
     items = items_spread(items=benchmark.items(), limit=limit)
+    conditions = run_conditions(benchmark=benchmark, analyses=analyses)
     started = time.perf_counter()
-    results = []
+    asked = []
     for item in items:
         recipe = benchmark.recipes[item.answer_type]
-        for prompt in prompts_for(item=item, recipe=recipe, instruction=recipe.instructions[0]):
-            prediction = item_ask(model=model, recipe=recipe, item=item, prompt=prompt)
-            results.append(item_score(item=item, prompt=prompt, prediction=prediction))
+        for question in item_questions(benchmark=benchmark, item=item, conditions=conditions):
+            answer = item_ask(model=model, recipe=recipe, question=question)
+            result = item_score(
+                item=item, prompt=question.prompt, prediction=answer.text, probabilities=answer.probabilities
+            )
+            asked.append((question.condition, result))
     return BenchmarkRun(
         benchmark=benchmark,
         model=model,
         items=items,
-        results=tuple(results),
+        asked=tuple(asked),
         seconds=time.perf_counter() - started,
     )
+
+
+def analyses_lines(*, analyses: dict[str, Any] | None) -> list[str]:
+    """A run's analyses as a person reads them in a terminal or a log; none without analyses."""
+    if not analyses:
+        return []
+    lines = []
+    gain = analyses.get("gain")
+    if gain:
+        lines.append(
+            f"multimodal gain {gain['gain']:+.3f} (with the image {gain['score_with_image']:.3f}, "
+            f"without {gain['score_without_image']:.3f})"
+        )
+    stability = analyses.get("stability")
+    if stability:
+        lines.append(
+            f"instruction stability over {len(stability['wordings'])} wordings: "
+            f"mean {stability['mean']:.3f}, std {stability['std']:.3f}, best {stability['best']:.3f}"
+        )
+    modality = analyses.get("modality")
+    if modality:
+        shares = ", ".join(
+            f"{row['modality']} {row['share']:.0%}"
+            for row in modality["modalities"]
+            if row["share"] is not None
+        )
+        flag = "; answerable from one modality alone" if modality["answerable_from_one_modality"] else ""
+        lines.append(f"items needing each modality: {shares or 'none answered'}{flag}")
+    for row in analyses.get("robustness") or ():
+        relative = "n/a (clean not above chance)" if row["relative"] is None else f"{row['relative']:.3f}"
+        lines.append(f"robustness to {row['corruption']}: {relative} (accuracy {row['corrupt']:.3f})")
+    return lines

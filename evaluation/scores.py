@@ -26,13 +26,18 @@ from arena.models import Model
 from core.errors import NotFound
 from core.versions import data_versions_bump
 from evaluation.analyses.correlation import CorrelationOutcome, category_correlations_compute
+from evaluation.analyses.gain import leakage_compute
+from evaluation.benchmarks import Benchmark, benchmark_get
+from evaluation.conditions import STANDARD
 from evaluation.metrics import ItemResult, accuracy, bootstrap_interval
-from evaluation.models import EvaluationRun, ItemPrediction
+from evaluation.models import EvaluationRun, ItemPrediction, LanguageBase
 from evaluation.tinyehub import CATEGORIES as TINY_EHUB_CATEGORIES
 from leaderboard.boards.arena.categories import OVERALL as ARENA_OVERALL
 from leaderboard.boards.arena.selectors import snapshot_latest, snapshot_rows
+from leaderboard.boards.general_level.services import general_level_updated_publish
+from leaderboard.boards.general_level.versions import GENERAL_LEVEL
 from leaderboard.boards.model.selectors import BENCHMARK_SCORES
-from leaderboard.models import BenchmarkScore
+from leaderboard.models import BenchmarkScore, Task, TaskScore
 
 OVERALL: Final = BenchmarkScore.OVERALL
 RADAR_BENCHMARK: Final = "tiny-ehub"
@@ -55,7 +60,8 @@ category_label = BenchmarkScore.label_of
 
 def _results_by_category(*, run: EvaluationRun) -> dict[str, list[ItemResult]]:
     grouped: dict[str, list[ItemResult]] = defaultdict(list)
-    for prediction in ItemPrediction.objects.filter(run=run).order_by("item_index", "rotation"):
+    standard = ItemPrediction.objects.filter(run=run, condition=STANDARD)
+    for prediction in standard.order_by("item_index", "position", "rotation"):
         result = prediction.result()
         grouped[OVERALL].append(result)
         grouped[result.category].append(result)
@@ -92,6 +98,46 @@ def benchmark_scores_store(*, run: EvaluationRun) -> list[BenchmarkScore]:
         ).delete()
         data_versions_bump(BENCHMARK_SCORES)
     return stored
+
+
+def general_level_scores_store(*, run: EvaluationRun, benchmark: Benchmark) -> list[dict[str, Any]]:
+    """For each of the benchmark's recipes that names a General-Bench task, the run's accuracy on the
+    items that recipe asks (standard condition), in percent, as the model's `TaskScore` there (source
+    `evaluation`, replacing an earlier one), and the General-Level board told. A task the board does not
+    list is not invented (its specialist's score is unknown): it is reported as not stored, with why."""
+    grouped: dict[str, list[ItemResult]] = defaultdict(list)
+    kinds = {item.id: item.answer_type for item in benchmark.items()}
+    standard = ItemPrediction.objects.filter(run=run, condition=STANDARD).order_by("item_index", "position")
+    for prediction in standard:
+        grouped[kinds.get(prediction.item_id, "")].append(prediction.result())
+    written: list[dict[str, Any]] = []
+    for kind, recipe in sorted(benchmark.recipes.items()):
+        key = recipe.general_task_key
+        if key is None or not grouped.get(kind):
+            continue
+        modality, group, name = key
+        score = 100.0 * accuracy(results=grouped[kind])
+        task = Task.objects.filter(name=name, modality=modality, group=group).first()
+        if task is None:
+            reason = "The General-Level board lists no such task; import its table first."
+            written.append({"task": recipe.general_task, "score": score, "stored": False, "reason": reason})
+            continue
+        TaskScore.objects.update_or_create(
+            model=run.model,
+            task=task,
+            defaults={
+                "model_name": run.model.display_name,
+                "score": score,
+                "source": TaskScore.Source.EVALUATION,
+                "source_detail": f"{run.benchmark} {run.version[:12]} ({recipe.name})",
+                "evaluation_run_id": run.pk,
+            },
+        )
+        written.append({"task": recipe.general_task, "score": score, "stored": True, "reason": None})
+    if any(row["stored"] for row in written):
+        data_versions_bump(GENERAL_LEVEL)
+        transaction.on_commit(general_level_updated_publish)
+    return written
 
 
 @dataclass(frozen=True)
@@ -208,12 +254,79 @@ class CorrelationRow:
 
 
 @dataclass(frozen=True)
+class AnalysisRow:
+    """A model's analyses on a benchmark, from its latest finished run with analyses (the summary's
+    `analyses`), the leakage filled in when a base language model is registered and has run too."""
+
+    slug: str
+    name: str
+    run_id: uuid.UUID
+    gain: dict[str, Any] | None
+    text_base: str | None
+    stability: dict[str, Any] | None
+    robustness: tuple[dict[str, Any], ...]
+    modality: dict[str, Any] | None
+
+    def relative(self, corruption: str) -> float | None:
+        return next((row["relative"] for row in self.robustness if row["corruption"] == corruption), None)
+
+    def share(self, modality: str) -> float | None:
+        shares = (self.modality or {}).get("modalities", ())
+        return next((row["share"] for row in shares if row["modality"] == modality), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.slug,
+            "name": self.name,
+            "run": str(self.run_id),
+            "gain": self.gain,
+            "text_base": self.text_base,
+            "stability": self.stability,
+            "robustness": list(self.robustness),
+            "modality": self.modality,
+        }
+
+    def metrics(self) -> list[tuple[str, float | None, int | None]]:
+        """Each analysis number flat (name, value, items), as the CSV gives them."""
+        gain, stability = self.gain or {}, self.stability or {}
+        flat: list[tuple[str, float | None, int | None]] = []
+        if gain:
+            flat += [("multimodal_gain", gain["gain"], gain["items"])]
+            flat += (
+                [("multimodal_leakage", gain["leakage"], gain["items"])]
+                if gain["leakage"] is not None
+                else []
+            )
+        for name in ("mean", "std", "best"):
+            if stability:
+                flat.append((f"stability_{name}", stability[name], stability["items"]))
+        flat += [
+            (f"robustness_{row['corruption']}", row["relative"], row["items"]) for row in self.robustness
+        ]
+        if self.modality:
+            for row in self.modality["modalities"]:
+                flat.append((f"needs_{row['modality']}", row["share"], row["answered"]))
+            flat.append(
+                ("one_modality_share", self.modality["one_modality_share"], self.modality["answered"])
+            )
+        return flat
+
+
+@dataclass(frozen=True)
 class BenchmarkTable:
     benchmark: str
     categories: tuple[str, ...]
     labels: tuple[str, ...]
     rows: tuple[BenchmarkRow, ...]  # best overall first
     correlations: tuple[CorrelationRow, ...] = ()  # overall first, then the categories in column order
+    analyses: tuple[AnalysisRow, ...] = ()  # in the rows' order
+    corruptions: tuple[str, ...] = ()  # the robustness columns
+    modalities: tuple[str, ...] = ()  # the modality-importance columns
+
+    @property
+    def flagged(self) -> bool:
+        """Whether any model answers most of this benchmark from one modality alone."""
+        return any(row.modality and row.modality["answerable_from_one_modality"] for row in self.analyses)
 
     @property
     def correlated(self) -> bool:
@@ -233,15 +346,80 @@ def _stamp(value: datetime | None) -> int:
 
 
 def benchmark_board_version() -> tuple[str, datetime | None]:
-    """The board's version (it changes whenever a score is stored, a model is edited or a rating snapshot
-    is taken, since the correlations read the latest) and its last change of scores."""
+    """The board's version (it changes whenever a score is stored, a model is edited, a base language
+    model is registered or a rating snapshot is taken, since the correlations read the latest) and its
+    last change of scores."""
     found = BenchmarkScore.objects.filter(model__status=Model.Status.ACTIVE).aggregate(
         n=Count("id"), at=Max("updated_at")
     )
     at: datetime | None = found["at"]
     edited = Model.objects.aggregate(at=Max("updated_at"))["at"]
+    bases = LanguageBase.objects.aggregate(n=Count("id"), at=Max("created_at"))
     snapshot = snapshot_latest()
-    return f"{found['n']}.{_stamp(at)}.{_stamp(edited)}.{snapshot.version if snapshot else 0}", at
+    return (
+        f"{found['n']}.{_stamp(at)}.{_stamp(edited)}.{bases['n']}.{_stamp(bases['at'])}."
+        f"{snapshot.version if snapshot else 0}",
+        at,
+    )
+
+
+def _analysis_runs(benchmark: str) -> dict[int, EvaluationRun]:
+    """Each model's latest finished run with analyses on the benchmark, by model id."""
+    runs = (
+        EvaluationRun.objects.filter(benchmark=benchmark, status=EvaluationRun.Status.FINISHED)
+        .filter(summary__has_key="analyses")
+        .select_related("model")
+        .order_by("model_id", "-finished_at")
+        .distinct("model_id")
+    )
+    return {run.model_id: run for run in runs}
+
+
+def _analysis_rows(*, benchmark: str, rows: Sequence[BenchmarkRow]) -> tuple[AnalysisRow, ...]:
+    runs = _analysis_runs(benchmark)
+    if not runs:
+        return ()
+    bases = dict(LanguageBase.objects.values_list("model_id", "base_id"))
+    base_slugs = dict(Model.objects.filter(pk__in=bases.values()).values_list("pk", "slug"))
+    by_slug = {run.model.slug: run for run in runs.values()}
+    analysed = []
+    for row in rows:
+        run = by_slug.get(row.slug)
+        if run is None:
+            continue
+        analyses = run.summary["analyses"]
+        gain = dict(analyses["gain"]) if analyses.get("gain") else None
+        base_id = bases.get(run.model_id)
+        base_run = runs.get(base_id) if base_id is not None else None
+        text_base = base_slugs.get(base_id) if base_id is not None else None
+        if gain is not None and base_run is not None and base_run.items_sha256 == run.items_sha256:
+            # MMStar's S_t: the base language model's score with no image at all.
+            base_gain = base_run.summary["analyses"].get("gain") or {}
+            if "score_without_image" in base_gain:
+                gain["text_only_score"] = base_gain["score_without_image"]
+                gain["leakage"] = leakage_compute(
+                    score_without_image=gain["score_without_image"], text_only_score=gain["text_only_score"]
+                )
+        analysed.append(
+            AnalysisRow(
+                slug=row.slug,
+                name=row.name,
+                run_id=run.pk,
+                gain=gain,
+                text_base=text_base,
+                stability=analyses.get("stability"),
+                robustness=tuple(analyses.get("robustness") or ()),
+                modality=analyses.get("modality"),
+            )
+        )
+    return tuple(analysed)
+
+
+def _ordered_union(groups: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for group in groups:
+        seen.update(dict.fromkeys(group))
+    return tuple(seen)
 
 
 def _arena_ratings() -> dict[str, float]:
@@ -327,6 +505,7 @@ def benchmark_board() -> BenchmarkBoard:
                 )
             )
         rows.sort(key=lambda row: (-(row.overall.score if row.overall else -1.0), row.name.casefold()))
+        analyses = _analysis_rows(benchmark=benchmark, rows=rows)
         tables.append(
             BenchmarkTable(
                 benchmark=benchmark,
@@ -334,6 +513,11 @@ def benchmark_board() -> BenchmarkBoard:
                 labels=tuple(category_label(c) for c in categories),
                 rows=tuple(rows),
                 correlations=_correlations(categories=categories, rows=rows, ratings=ratings),
+                analyses=analyses,
+                corruptions=_ordered_union([[r["corruption"] for r in row.robustness] for row in analyses]),
+                modalities=_ordered_union(
+                    [[m["modality"] for m in (row.modality or {}).get("modalities", ())] for row in analyses]
+                ),
             )
         )
     return BenchmarkBoard(version=version, tables=tuple(tables), updated_at=updated_at)
@@ -364,6 +548,7 @@ def benchmark_api_dict(*, board: BenchmarkBoard) -> dict[str, Any]:
                     for row in table.rows
                 ],
                 "arena_correlation": [row.to_dict() for row in table.correlations],
+                "analyses": [row.to_dict() for row in table.analyses],
             }
             for table in board.tables
         ],
@@ -376,6 +561,7 @@ CSV_COLUMNS: Final = (
     "model",
     "name",
     "category",
+    "metric",
     "score",
     "lower",
     "upper",
@@ -402,11 +588,30 @@ def benchmark_csv(*, board: BenchmarkBoard) -> str:
                         row.slug,
                         row.name,
                         category,
+                        "accuracy",
                         f"{cell.score:.6f}",
                         f"{cell.lower:.6f}",
                         f"{cell.upper:.6f}",
                         cell.items,
                         row.run_id,
+                    ]
+                )
+        versions = {row.slug: row.version for row in table.rows}
+        for analysis in table.analyses:
+            for metric, value, items in analysis.metrics():
+                writer.writerow(
+                    [
+                        table.benchmark,
+                        versions[analysis.slug],
+                        analysis.slug,
+                        analysis.name,
+                        OVERALL,
+                        metric,
+                        "" if value is None else f"{value:.6f}",
+                        "",
+                        "",
+                        "" if items is None else items,
+                        analysis.run_id,
                     ]
                 )
     return out.getvalue()
@@ -445,8 +650,6 @@ class PredictionRow:
 
 
 def _questions(*, run: EvaluationRun) -> dict[str, str]:
-    from evaluation.benchmarks import benchmark_get
-
     try:
         benchmark = benchmark_get(name=run.benchmark)
     except LookupError:
@@ -460,7 +663,7 @@ def evaluation_run_items(
     """One page (RUN_PAGE_ITEMS a page) of the run's predictions with their items' questions; a page
     past the end is the last one."""
     paginator = Paginator(
-        ItemPrediction.objects.filter(run=run).order_by("item_index", "rotation"), RUN_PAGE_ITEMS
+        ItemPrediction.objects.filter(run=run).order_by("item_index", "position", "rotation"), RUN_PAGE_ITEMS
     )
     shown = paginator.get_page(page)
     questions = _questions(run=run) if shown.object_list else {}

@@ -27,12 +27,22 @@ from django.utils import timezone
 from arena.models import Model
 from core.errors import Conflict, InvalidInput, NotFound, ServiceError
 from core.realtime import event_send
+from core.versions import data_versions_bump
 from evaluation.benchmarks import Benchmark, benchmark_get
+from evaluation.conditions import STANDARD, Condition, Question, conditions_of
 from evaluation.items import Item, items_sha256
-from evaluation.models import EvaluationRun, ItemPrediction
-from evaluation.recipes import Prompt, prompts_for
-from evaluation.runs import BenchmarkRun, item_ask, item_score, items_spread
-from evaluation.scores import benchmark_scores_store
+from evaluation.models import EvaluationRun, ItemPrediction, LanguageBase
+from evaluation.runs import (
+    BenchmarkRun,
+    analyses_lines,
+    item_ask,
+    item_questions,
+    item_score,
+    items_spread,
+    run_conditions,
+)
+from evaluation.scores import benchmark_scores_store, general_level_scores_store
+from leaderboard.boards.model.selectors import BENCHMARK_SCORES
 from workers.dispatch import EVALUATION_PRIORITY, model_queue
 
 logger = logging.getLogger(__name__)
@@ -47,9 +57,12 @@ def evaluation_group(*, run_id: uuid.UUID | str) -> str:
     return f"evaluation.{run_id}"
 
 
-def _prompts(*, benchmark: Benchmark, item: Item) -> list[Prompt]:
-    recipe = benchmark.recipes[item.answer_type]
-    return prompts_for(item=item, recipe=recipe, instruction=recipe.instructions[0])
+def _conditions(*, run: EvaluationRun, benchmark: Benchmark) -> tuple[Condition, ...]:
+    return conditions_of(names=run.conditions or [STANDARD], recipes=benchmark.recipes)
+
+
+def _questions(*, benchmark: Benchmark, item: Item, conditions: tuple[Condition, ...]) -> list[Question]:
+    return item_questions(benchmark=benchmark, item=item, conditions=conditions)
 
 
 def _run_items(*, run: EvaluationRun, benchmark: Benchmark) -> tuple[Item, ...]:
@@ -79,10 +92,16 @@ def _chunks_enqueue(*, run: EvaluationRun, chunks: Sequence[int]) -> None:
 
 
 def evaluation_run_start(
-    *, model: Model, benchmark: str, limit: int | None = None, submission_id: uuid.UUID | str | None = None
+    *,
+    model: Model,
+    benchmark: str,
+    limit: int | None = None,
+    analyses: bool = False,
+    submission_id: uuid.UUID | str | None = None,
 ) -> EvaluationRun:
-    """A stored run of `benchmark` on `model` (at most `limit` items, spread over the categories), its
-    chunks queued on the model's queue once the transaction commits."""
+    """A stored run of `benchmark` on `model` (at most `limit` items, spread over the categories; with
+    `analyses`, each also asked under every condition the analyses compare), its chunks queued on the
+    model's queue once the transaction commits."""
     if limit is not None and limit < 1:
         raise InvalidInput("A run needs at least one item; leave the limit out to ask them all.")
     try:
@@ -90,6 +109,7 @@ def evaluation_run_start(
     except LookupError as error:
         raise NotFound(str(error)) from None
     items = items_spread(items=found.items(), limit=limit)
+    conditions = run_conditions(benchmark=found, analyses=analyses)
     size = max(1, int(settings.EVALUATION_CHUNK_ITEMS))
     with transaction.atomic():
         run = EvaluationRun.objects.create(
@@ -99,10 +119,13 @@ def evaluation_run_start(
             version=found.version(),
             items_sha256=items_sha256(items=items),
             limit=limit,
+            conditions=[condition.name for condition in conditions],
             chunk_size=size,
             chunks_total=math.ceil(len(items) / size),
             items_total=len(items),
-            prompts_total=sum(len(_prompts(benchmark=found, item=item)) for item in items),
+            prompts_total=sum(
+                len(_questions(benchmark=found, item=item, conditions=conditions)) for item in items
+            ),
         )
         _chunks_enqueue(run=run, chunks=range(run.chunks_total))
     return run
@@ -140,11 +163,12 @@ def _chunks_incomplete(*, run: EvaluationRun, items: Sequence[Item], benchmark: 
         .annotate(n=Count("id"))
         .values_list("item_index", "n")
     )
+    conditions = _conditions(run=run, benchmark=benchmark)
     incomplete = []
     for chunk in range(run.chunks_total):
         first = chunk * run.chunk_size
         for index, item in enumerate(_chunk(items, run=run, chunk=chunk), start=first):
-            if stored.get(index, 0) < len(_prompts(benchmark=benchmark, item=item)):
+            if stored.get(index, 0) < len(_questions(benchmark=benchmark, item=item, conditions=conditions)):
                 incomplete.append(chunk)
                 break
     return incomplete
@@ -202,7 +226,8 @@ def evaluation_chunk_run(*, run_id: uuid.UUID | str, chunk: int) -> None:
     try:
         benchmark = benchmark_get(name=run.benchmark)
         items = _run_items(run=run, benchmark=benchmark)
-    except (LookupError, Conflict) as error:
+        conditions = _conditions(run=run, benchmark=benchmark)
+    except (LookupError, ValueError, Conflict) as error:
         _run_fail(run_id=run.pk, error=getattr(error, "message", str(error)))
         return
     first = chunk * run.chunk_size
@@ -210,13 +235,15 @@ def evaluation_chunk_run(*, run_id: uuid.UUID | str, chunk: int) -> None:
     done = set(
         ItemPrediction.objects.filter(
             run=run, item_index__gte=first, item_index__lt=first + len(chunk_items)
-        ).values_list("item_id", "rotation")
+        ).values_list("item_id", "condition", "rotation")
     )
     started, asked = time.monotonic(), 0
     for index, item in enumerate(chunk_items, start=first):
         recipe = benchmark.recipes[item.answer_type]
-        for prompt in _prompts(benchmark=benchmark, item=item):
-            if (item.id, prompt.rotation) in done:
+        questions = _questions(benchmark=benchmark, item=item, conditions=conditions)
+        for position, question in enumerate(questions):
+            prompt = question.prompt
+            if (item.id, question.condition, prompt.rotation) in done:
                 continue
             if _status_now(run.pk) in ENDED:
                 return
@@ -228,8 +255,10 @@ def evaluation_chunk_run(*, run_id: uuid.UUID | str, chunk: int) -> None:
                 _progress_tell(run=run)
                 return
             asked += 1
-            prediction = item_ask(model=run.model, recipe=recipe, item=item, prompt=prompt)
-            result = item_score(item=item, prompt=prompt, prediction=prediction)
+            answer = item_ask(model=run.model, recipe=recipe, question=question)
+            result = item_score(
+                item=item, prompt=prompt, prediction=answer.text, probabilities=answer.probabilities
+            )
             # A chunk delivered twice at once asks the same prompts and gets the same answers: the
             # first stored stays, the other is dropped by the unique constraint.
             ItemPrediction.objects.bulk_create(
@@ -238,12 +267,15 @@ def evaluation_chunk_run(*, run_id: uuid.UUID | str, chunk: int) -> None:
                         run=run,
                         item_index=index,
                         item_id=result.item_id,
+                        condition=question.condition,
+                        position=position,
                         rotation=result.rotation,
                         category=result.category,
                         prediction=result.prediction,
                         extracted=result.extracted,
                         correct=result.correct,
                         references=list(result.references),
+                        probabilities=None if result.probabilities is None else list(result.probabilities),
                         option_count=result.option_count,
                     )
                 ],
@@ -261,8 +293,12 @@ def _seconds(run: EvaluationRun, *, until: datetime) -> float:
 
 
 def evaluation_predictions(*, run: EvaluationRun) -> Iterator[ItemPrediction]:
-    """The run's stored predictions in item order, rotations in order (the synchronous run's order)."""
-    return ItemPrediction.objects.filter(run=run).order_by("item_index", "rotation").iterator(chunk_size=500)
+    """The run's stored predictions in the order the synchronous run asks them."""
+    return (
+        ItemPrediction.objects.filter(run=run)
+        .order_by("item_index", "position", "rotation")
+        .iterator(chunk_size=500)
+    )
 
 
 def _run_finish_if_complete(*, run_id: uuid.UUID | str) -> EvaluationRun | None:
@@ -276,13 +312,14 @@ def _run_finish_if_complete(*, run_id: uuid.UUID | str) -> EvaluationRun | None:
             return None
         benchmark = benchmark_get(name=run.benchmark)
         items = _run_items(run=run, benchmark=benchmark)
-        results = tuple(prediction.result() for prediction in evaluation_predictions(run=run))
+        asked = tuple((row.condition, row.result()) for row in evaluation_predictions(run=run))
+        results = tuple(result for _, result in asked)
         finished_at = timezone.now()
         summary = BenchmarkRun(
             benchmark=benchmark,
             model=run.model,
             items=items,
-            results=results,
+            asked=asked,
             seconds=_seconds(run, until=finished_at),
         ).summary()
         summary["revision"] = run.model.adapter_config.get("revision") or None
@@ -298,6 +335,10 @@ def _run_finish_if_complete(*, run_id: uuid.UUID | str) -> EvaluationRun | None:
         run.save(update_fields=["summary", "finished_at", "status", "error"])
         if run.status == Status.FINISHED:
             benchmark_scores_store(run=run)
+            general = general_level_scores_store(run=run, benchmark=benchmark)
+            if general:
+                run.summary["general_level"] = general
+                run.save(update_fields=["summary"])
     _verdict_tell(run=run)
     _progress_tell(run=run)
     return run
@@ -316,13 +357,18 @@ def evaluation_progress(*, run: EvaluationRun) -> dict[str, Any]:
 
 
 def _progress_tell(*, run: EvaluationRun) -> None:
+    progress = evaluation_progress(run=run)
+    if run.submission_id is not None and run.status not in ENDED:
+        from portal.submissions.services import submission_progress_record
+
+        submission_progress_record(submission_id=run.submission_id, url=f"/evaluations/{run.pk}/", **progress)
     try:
         event_send(
             group=evaluation_group(run_id=run.pk),
             event="progress",
             timeout=5,
             status=run.status,
-            **evaluation_progress(run=run),
+            **progress,
         )
     except Exception:  # noqa: BLE001 - the channel layer's errors, whatever they are
         # The API shows the progress when asked: a lost live update loses nothing.
@@ -340,6 +386,7 @@ def summary_lines(*, summary: dict[str, Any]) -> list[str]:
     ]
     for category, row in sorted(summary.get("per_category", {}).items()):
         lines.append(f"{category}: accuracy {row.get('accuracy', 0.0):.3f} ({row.get('items', 0)} items)")
+    lines += analyses_lines(analyses=summary.get("analyses"))
     seconds = summary.get("timings", {}).get("seconds")
     if seconds is not None:
         lines.append(f"finished after {seconds:.1f} s")
@@ -376,6 +423,7 @@ def submission_evaluation_run(*, submission_id: uuid.UUID | str) -> EvaluationRu
             model=submission.model,
             benchmark=SUBMISSION_BENCHMARK,
             limit=settings.PORTAL_EVALUATION_LIMIT,
+            analyses=settings.PORTAL_EVALUATION_ANALYSES,
             submission_id=submission.pk,
         )
     except ServiceError as error:
@@ -384,3 +432,16 @@ def submission_evaluation_run(*, submission_id: uuid.UUID | str) -> EvaluationRu
 
         submission_evaluated(submission_id=submission.pk, problem=error.message, log_tail="")
         return None
+
+
+def language_base_set(*, model: Model, base: Model | None) -> LanguageBase | None:
+    """Register `base` as the text-only language model `model` was built on (None: register none). The
+    board then gives `model`'s leakage against `base`'s score without images, once both have run with
+    analyses on the same items."""
+    if base is not None and base.pk == model.pk:
+        raise InvalidInput("A model cannot be its own base language model.")
+    with transaction.atomic():
+        LanguageBase.objects.filter(model=model).delete()
+        registered = LanguageBase.objects.create(model=model, base=base) if base is not None else None
+        data_versions_bump(BENCHMARK_SCORES)
+    return registered

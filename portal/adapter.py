@@ -8,6 +8,10 @@ import smtplib
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
+from core.client_ip import request_client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +25,13 @@ class AccountAdapter(DefaultAccountAdapter):
         **DefaultAccountAdapter.error_messages,
         "too_many_login_attempts": TOO_MANY_FAILED_SIGN_INS,
     }
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # The site's one rule (ARENA_TRUSTED_PROXIES), for the sign-in limits per address too.
+        address = request_client_ip(request=request)
+        if not address:
+            raise PermissionDenied("Unable to determine client IP address")
+        return address
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         # A mail server that is down or refuses the message must not turn a sign-up or a reset into an

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
 
 from core.api import ErrorOut
+from core.ratelimits import request_rate_limit_check
 from portal.auth import user_require, write_require
 from portal.submissions import selectors, services
 from portal.submissions.models import Submission
@@ -164,9 +165,11 @@ def submissions_create(
     request: HttpRequest, response: HttpResponse, payload: SubmissionIn
 ) -> Status[dict[str, Any]]:
     _private(response)
+    user = write_require(request=request)
+    request_rate_limit_check(request=request, scope="submission", client=f"user:{user.pk}")
     data = payload.dict()
     data["links"] = [dict(link) for link in data["links"]]
-    submission = services.submission_create(user=write_require(request=request), data=data)
+    submission = services.submission_create(user=user, data=data)
     return Status(202, submission_out(submission))
 
 

@@ -17,6 +17,9 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-for-produc
 # One Fernet key for stored API keys in the test process and the stacks it starts (their workers run
 # outside pytest, where no development key is derived).
 os.environ.setdefault("ARENA_SECRETS_KEYS", "dGVzdHMtb25seS1mZXJuZXQta2V5LW5vdC1mb3ItcHI=")
+# Many tests act faster than people do, from one address: the limits are off but in the tests of them
+# (tests/core/test_ratelimits.py and the like turn them on), here and in the stacks the tests start.
+os.environ.setdefault("ARENA_RATE_LIMITS_ENABLED", "0")
 # Static files from the finders: the suite runs no collectstatic (one test runs it for the hashed copy).
 os.environ.setdefault("DJANGO_STATIC_HASHED", "0")
 

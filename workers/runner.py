@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 
 from workers.adapters import adapter_get
-from workers.adapters.base import AdapterError, GenerationParams, GenerationStats, Message
+from workers.adapters.base import AdapterError, GenerationParams, GenerationStats, Message, ModelAdapter
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,16 @@ class _TimeLimitReached(Exception):
     pass
 
 
+def _adapter(model: ModelSpec) -> ModelAdapter:
+    return adapter_get(
+        key=model.key,
+        kind=model.kind,
+        config=model.config,
+        device=settings.WORKER_DEVICE,
+        dtype=settings.WORKER_DTYPE,
+    )
+
+
 def generation_run(
     *,
     model: ModelSpec,
@@ -65,13 +75,7 @@ def generation_run(
     deadline = time.monotonic() + time_limit_s
     error: str | None = None
     try:
-        adapter = adapter_get(
-            key=model.key,
-            kind=model.kind,
-            config=model.config,
-            device=settings.WORKER_DEVICE,
-            dtype=settings.WORKER_DTYPE,
-        )
+        adapter = _adapter(model)
         for chunk in adapter.stream(conversation, params, stats=stats, cancel=cancel):
             on_chunk(chunk)
             if time.monotonic() > deadline:
@@ -97,6 +101,28 @@ def generation_run(
         # Whatever the adapter still runs on its own threads (a local generation) stops too.
         cancel.set()
     return GenerationOutcome(error=error)
+
+
+@dataclass(frozen=True)
+class LikelihoodOutcome:
+    """Per continuation, its tokens' log-probabilities; or, on failure, None and a sentence for people."""
+
+    logprobs: list[list[float]] | None
+    error: str | None = None
+
+
+def likelihood_run(
+    *, model: ModelSpec, conversation: Sequence[Message], continuations: Sequence[str]
+) -> LikelihoodOutcome:
+    """How likely the model finds each continuation as its answer; never raises for a failure of the model."""
+    try:
+        adapter = _adapter(model)
+        return LikelihoodOutcome(logprobs=adapter.continuations_logprobs(conversation, continuations))
+    except AdapterError as exc:
+        return LikelihoodOutcome(logprobs=None, error=str(exc))
+    except Exception:
+        logger.exception("scoring continuations failed for %s", model.key)
+        return LikelihoodOutcome(logprobs=None, error=GENERIC_FAILURE)
 
 
 def torch_threads_limit(threads: int) -> None:

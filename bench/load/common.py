@@ -33,8 +33,9 @@ _addresses = itertools.count(1)
 def address_new() -> str:
     """A client address never handed out before in this process (10.0.0.1, 10.0.0.2, …).
 
-    Sent as X-Forwarded-For; uvicorn (--proxy-headers, --forwarded-allow-ips 127.0.0.1) makes it the
-    request's REMOTE_ADDR, so per-address rules (the moderation issue's rate limits) see one person each.
+    Sent as X-Forwarded-For; the stack trusts this machine as a proxy (ARENA_TRUSTED_PROXIES=127.0.0.1),
+    so core.client_ip takes it for the client's address, and per-address rules (core.ratelimits, the
+    stored address hashes) see one person each.
     """
     n = next(_addresses)
     return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"

@@ -33,6 +33,11 @@ class GainResult:
         return cls(**{name: data[name] for name in cls.__dataclass_fields__})
 
 
+def leakage_compute(*, score_without_image: float, text_only_score: float) -> float:
+    """ML = max(0, S_wv - S_t): what the model answers without the image beyond its base language model."""
+    return max(0.0, score_without_image - text_only_score)
+
+
 def gain_compute(
     *,
     with_image: Mapping[str, bool],
@@ -56,7 +61,11 @@ def gain_compute(
     count = len(with_image)
     score_v = sum(bool(value) for value in with_image.values()) / count
     score_wv = sum(bool(value) for value in without_image.values()) / count
-    leakage = None if text_only_score is None else max(0.0, score_wv - text_only_score)
+    leakage = (
+        None
+        if text_only_score is None
+        else leakage_compute(score_without_image=score_wv, text_only_score=text_only_score)
+    )
     return GainResult(
         items=count,
         score_with_image=score_v,

@@ -19,11 +19,13 @@ import gradio as gr
 from django.conf import settings
 from django.db import close_old_connections
 
+from arena.identity import rate_client_key
 from arena.media import image_asset_create
 from arena.models import MediaAsset, Model, Response, Winner
 from arena.selectors import named_answers_get
 from arena.services import battle_start_named, chat_start, turn_append, vote_cast
 from core.errors import ServiceError
+from core.ratelimits import rate_limit_check
 from portal.playground.choices import playground_choice, playground_choices
 from portal.playground.visitor import Visitor, visitor_get
 
@@ -81,6 +83,13 @@ def _service() -> Iterator[None]:
         raise gr.Error(error.message) from None
     finally:
         close_old_connections()
+
+
+def _limit(visitor: Visitor, scope: str) -> None:
+    """The site's rate limits (core.ratelimits), counted with the API's: inside _service, a refusal
+    is the sentence Gradio shows."""
+    client = rate_client_key(user=visitor.user, voter_id=visitor.voter_id)
+    rate_limit_check(scope=scope, client=client, ip=visitor.address)
 
 
 def _visitor(request: gr.Request) -> Visitor:
@@ -187,8 +196,9 @@ def chat_send(
         raise gr.Error("Pick a model to chat with.")
     with _service():
         model = playground_choice(user=visitor.user, slug=slug)
-        attachments = _attachments(image)
         going_on = state.get("battle") and state.get("model") == slug and not state.get("failed")
+        _limit(visitor, "turn" if going_on else "battle")
+        attachments = _attachments(image)
         if going_on:
             turn = turn_append(
                 battle_id=state["battle"], voter_id=visitor.voter_id, prompt=prompt, attachments=attachments
@@ -236,13 +246,14 @@ def pair_send(
     with _service():
         model_a = playground_choice(user=visitor.user, slug=slug_a)
         model_b = playground_choice(user=visitor.user, slug=slug_b)
-        attachments = _attachments(image)
         going_on = (
             state.get("battle")
             and state.get("models") == [slug_a, slug_b]
             and not state.get("voted")
             and not state.get("failed")
         )
+        _limit(visitor, "turn" if going_on else "battle")
+        attachments = _attachments(image)
         if going_on:
             turn = turn_append(
                 battle_id=state["battle"], voter_id=visitor.voter_id, prompt=prompt, attachments=attachments
@@ -292,6 +303,7 @@ def _vote_handler(winner: str) -> Callable[..., tuple[Any, ...]]:
         if not state.get("battle"):
             raise gr.Error("Ask the two models something first.")
         with _service():
+            _limit(visitor, "vote")
             vote_cast(
                 battle_id=state["battle"], voter_id=visitor.voter_id, ip_hash=visitor.ip_hash, winner=winner
             )

@@ -15,6 +15,8 @@ import httpx
 from django.conf import settings
 from starlette.types import Receive, Scope, Send
 
+from core.client_ip import scope_client_ip
+
 # Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection, not to the request.
 _HOP = frozenset(
     {
@@ -74,9 +76,10 @@ class PlaygroundProxy:
             for name, value in scope["headers"]
             if name.decode("latin-1").lower() not in _HOP
         ]
-        client = scope.get("client")
-        if client:
-            headers.append(("x-forwarded-for", client[0]))
+        # Right-most, so that the playground's server (which believes this process) takes it.
+        address = scope_client_ip(scope=scope)
+        if address:
+            headers.append(("x-forwarded-for", address))
         headers.append(("x-forwarded-proto", scope.get("scheme", "http")))
         target = self._base + scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         if scope.get("query_string"):

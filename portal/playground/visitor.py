@@ -14,6 +14,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest, HttpResponse
 
 from arena.identity import ip_hash_get, voter_id_get
+from core.client_ip import request_client_ip
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Visitor:
     voter_id: str
     ip_hash: str
     user: AbstractBaseUser | AnonymousUser
+    address: str = ""  # for the rate limits per address; only its hash is ever stored
 
 
 def _session_key(cookie_header: str) -> str | None:
@@ -71,4 +73,9 @@ def visitor_get(*, cookie_header: str, address: str) -> Visitor | None:
     voter_id = voter_id_get(request=request)
     if request.session.modified:  # it had none: this new one would be lost, never sent as a cookie
         return None
-    return Visitor(voter_id=voter_id, ip_hash=ip_hash_get(request=request), user=get_user(request))
+    return Visitor(
+        voter_id=voter_id,
+        ip_hash=ip_hash_get(request=request),
+        user=get_user(request),
+        address=request_client_ip(request=request),
+    )

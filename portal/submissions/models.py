@@ -54,6 +54,9 @@ class Submission(models.Model):
     reason = models.TextField(blank=True)
     # The end of the evaluation's log, for the submitter and staff.
     log_tail = models.TextField(blank=True)
+    # The evaluating step's progress (done, total, eta_s, url of the run's page), written by evaluation
+    # (a layer above) as its run goes on, so this page shows it without reading evaluation's runs.
+    evaluation_progress = models.JSONField(default=dict, blank=True)
     # What the checks found (parameters, architecture, the endpoint's answer time, ...).
     report = models.JSONField(default=dict, blank=True)
     model = models.ForeignKey(Model, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")

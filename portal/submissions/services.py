@@ -332,6 +332,20 @@ def submission_evaluation_start(*, submission_id: uuid.UUID | str) -> Submission
         return _move(submission, Status.EVALUATING)
 
 
+def submission_progress_record(
+    *, submission_id: uuid.UUID | str, done: int, total: int, eta_s: float | None, url: str
+) -> None:
+    """How far the submission's evaluating run has got, for its page (stored, and sent to the page live)."""
+    progress = {"done": done, "total": total, "eta_s": eta_s, "url": url}
+    Submission.objects.filter(pk=submission_id).update(evaluation_progress=progress)
+    try:
+        event_send(
+            group=submission_group(submission_id=submission_id), event="progress", timeout=5, **progress
+        )
+    except Exception:  # noqa: BLE001 - the channel layer's errors, whatever they are
+        logger.warning("could not tell submission %s's page its evaluation progress", submission_id)
+
+
 def submission_evaluated(*, submission_id: uuid.UUID | str, problem: str | None, log_tail: str) -> Submission:
     with transaction.atomic():
         submission = _locked(submission_id)

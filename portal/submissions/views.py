@@ -8,7 +8,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from core.errors import ServiceError
+from core.errors import ServiceError, TooManyRequests
+from core.ratelimits import request_rate_limit_check
 from leaderboard.boards.model.description import description_html
 from portal.submissions import selectors, services
 from portal.submissions.forms import SubmissionForm
@@ -18,18 +19,27 @@ from portal.submissions.forms import SubmissionForm
 def submission_new_page(request: HttpRequest) -> HttpResponse:
     form = SubmissionForm(request.POST or None)
     status = 200
+    retry_after_s: int | None = None
     if request.method == "POST":
         if form.is_valid():
             try:
+                request_rate_limit_check(
+                    request=request, scope="submission", client=f"user:{request.user.pk}"
+                )
                 submission = services.submission_create(user=request.user, data=form.submission_data())
             except ServiceError as error:
                 form.add_error(None, error.message)
                 status = error.status_code
+                if isinstance(error, TooManyRequests):
+                    retry_after_s = error.retry_after_s
             else:
                 return HttpResponseRedirect(reverse("submission", args=[submission.pk]))
         else:
             status = 400
-    return render(request, "portal/submission_new.html", {"form": form}, status=status)
+    response = render(request, "portal/submission_new.html", {"form": form}, status=status)
+    if retry_after_s is not None:
+        response["Retry-After"] = str(retry_after_s)
+    return response
 
 
 @login_required

@@ -245,7 +245,9 @@ def test_web_runs_several_uvicorn_workers_behind_caddy(services: dict[str, dict[
     command = web["command"]
     assert "uvicorn" in command and "config.asgi:application" in command
     assert int(_option(command, "--workers")) >= 2
-    assert "--proxy-headers" in command
+    # Django, not uvicorn, reads X-Forwarded-For (core.client_ip): Caddy is the only peer, so any is trusted.
+    assert "--no-proxy-headers" in command
+    assert _environment(web)["ARENA_TRUSTED_PROXIES"] == "*"
     assert _environment(web)["DJANGO_HTTPS"] == "1"
     assert not web.get("ports"), "only Caddy may reach the web server: it believes X-Forwarded-For"
     assert "/healthz" in " ".join(web["healthcheck"]["test"])
@@ -441,9 +443,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     web_log, caddy_log = work / "web.log", work / "caddy.log"
     with web_log.open("wb") as out:
         web = subprocess.Popen(
-            uvicorn_command(host="127.0.0.1", port=web_port, proxies="127.0.0.1"),
+            uvicorn_command(host="127.0.0.1", port=web_port),
             cwd=ROOT,
-            env={**os.environ, "DJANGO_HTTPS": "1"},
+            env={**os.environ, "DJANGO_HTTPS": "1", "ARENA_TRUSTED_PROXIES": "127.0.0.1"},
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -49,8 +49,10 @@ def _lines(run: EvaluationRun) -> list[str]:
     return [prediction_line(prediction) for prediction in evaluation_predictions(run=run)]
 
 
-def _sync_lines(model: Model, limit: int) -> tuple[list[str], dict]:
-    sync = benchmark_run(benchmark=benchmark_get(name="tiny-ehub"), model=model, limit=limit)
+def _sync_lines(model: Model, limit: int, *, analyses: bool = False) -> tuple[list[str], dict]:
+    sync = benchmark_run(
+        benchmark=benchmark_get(name="tiny-ehub"), model=model, limit=limit, analyses=analyses
+    )
     return [json.dumps(row, sort_keys=True) + "\n" for row in sync.predictions()], sync.summary()
 
 
@@ -80,6 +82,32 @@ def test_the_stored_run_gives_the_synchronous_runs_predictions_and_summary(setti
     assert _lines(run) == expected_lines
     assert _without_timings(run.summary) == _without_timings(expected_summary)
     assert run.summary["run"] == str(run.pk) and run.summary["timings"]["seconds"] >= 0
+
+
+def test_a_stored_run_with_analyses_gives_the_synchronous_runs_predictions_and_analyses(settings):
+    settings.EVALUATION_CHUNK_ITEMS = 4
+    model = _echo_model()
+    run = evaluation_run_start(model=model, benchmark="tiny-ehub", limit=8, analyses=True)
+    assert run.conditions[0] == "standard" and {"no-image", "wording-5", "jpeg", "typo"} <= set(
+        run.conditions
+    )
+    assert run.prompts_total == 8 * 11  # standard, 2 removals, 4 wordings, 3 image corruptions, typos
+    # Half of each chunk first, as if a worker died mid-chunk, then the rest in another order.
+    evaluation_chunk_run(run_id=run.pk, chunk=1)
+    ItemPrediction.objects.filter(run=run, item_index=5, condition__in=["blur", "wording-3"]).delete()
+    EvaluationRun.objects.filter(pk=run.pk).update(status="running")
+    evaluation_chunk_run(run_id=run.pk, chunk=0)
+    evaluation_chunk_run(run_id=run.pk, chunk=1)
+    run.refresh_from_db()
+    expected_lines, expected_summary = _sync_lines(model, 8, analyses=True)
+    assert run.status == "finished"
+    assert _lines(run) == expected_lines
+    assert _without_timings(run.summary) == _without_timings(expected_summary)
+    analyses = run.summary["analyses"]
+    assert analyses["gain"]["items"] == 8 and analyses["stability"]["items"] == 8
+    assert [row["corruption"] for row in analyses["robustness"]] == ["noise", "blur", "jpeg", "typo"]
+    conditions = {json.loads(line).get("condition", "standard") for line in expected_lines}
+    assert conditions == set(run.conditions) - {"no-hint"}  # no tiny-ehub item has a hint
 
 
 def test_a_chunk_run_again_asks_only_the_prompts_not_stored(settings):
@@ -154,6 +182,25 @@ def test_a_submissions_run_finishes_it_with_the_scores_in_its_log(settings):
     assert submission.status == Submission.Status.FINISHED
     assert "tiny-ehub" in submission.log_tail and "overall accuracy" in submission.log_tail
     assert "visual_perception: accuracy" in submission.log_tail
+
+
+def test_a_submissions_page_shows_its_evaluating_runs_progress_and_its_analyses_in_the_log(settings):
+    settings.PORTAL_EVALUATION_LIMIT = 4
+    settings.EVALUATION_CHUNK_ITEMS = 2
+    submission = _evaluating_submission()
+    run = submission_evaluation_run(submission_id=submission.pk)
+    assert run is not None and len(run.conditions) > 1, "a submission is evaluated with the analyses"
+    evaluation_chunk_run(run_id=run.pk, chunk=0)
+    submission.refresh_from_db()
+    assert submission.evaluation_progress["done"] == 22 and submission.evaluation_progress["total"] == 44
+    owner = Client()
+    owner.force_login(submission.submitter)
+    page = owner.get(f"/submissions/{submission.pk}/").content.decode()
+    assert "22 of 44 prompts answered" in page and f'href="/evaluations/{run.pk}/"' in page
+    evaluation_chunk_run(run_id=run.pk, chunk=1)
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.FINISHED
+    assert "multimodal gain" in submission.log_tail and "robustness to typo" in submission.log_tail
 
 
 def test_a_model_failing_every_item_fails_its_submission_with_the_reason(settings):

@@ -101,6 +101,17 @@ class ModelAdapter(abc.ABC):
         cancel = cancel or threading.Event()
         return _chunks_pass(self._open(conversation, params, stats=stats, cancel=cancel), stats, cancel)
 
+    def continuations_logprobs(
+        self, conversation: Sequence[Message], continuations: Sequence[str]
+    ) -> list[list[float]]:
+        """The log-probability of each token of each continuation, as the model's answer to the
+        conversation (teacher-forced, one continuation at a time): what a likelihood inferencer ranks
+        options by. Raises `AdapterError` where the model gives no probabilities (most endpoints)."""
+        raise AdapterError(
+            "This model gives no token probabilities, so it cannot rank options by likelihood; "
+            "use a recipe that reads its generated answer."
+        )
+
     @abc.abstractmethod
     def _open(
         self,

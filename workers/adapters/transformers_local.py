@@ -138,6 +138,34 @@ class TransformersLocalAdapter(ModelAdapter):
         stats.prompt_tokens = int(inputs["input_ids"].shape[-1])
         return self._generate(inputs, params, stats=stats, cancel=cancel)
 
+    def continuations_logprobs(
+        self, conversation: Sequence[Message], continuations: Sequence[str]
+    ) -> list[list[float]]:
+        inputs = self._inputs_build(conversation)
+        prompt_ids = inputs["input_ids"]
+        scored: list[list[float]] = []
+        with self._generate_lock, torch.inference_mode():
+            for text in continuations:
+                ids = self.tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+                ids = ids.to(prompt_ids.device)
+                count = int(ids.shape[-1])
+                if count == 0:
+                    raise AdapterError("An option to score is empty once tokenised.")
+                batch = dict(inputs)
+                batch["input_ids"] = torch.cat([prompt_ids, ids], dim=-1)
+                # Per-token inputs grow with the continuation: attended to, and text (type 0), not image.
+                for key, fill in (("attention_mask", 1), ("token_type_ids", 0), ("mm_token_type_ids", 0)):
+                    if key in batch:
+                        extra = torch.full_like(ids, fill, dtype=batch[key].dtype)
+                        batch[key] = torch.cat([batch[key], extra], dim=-1)
+                try:
+                    logits = self.model(**batch).logits[0, -count - 1 : -1].float()
+                except Exception as exc:
+                    raise AdapterError(f"The model failed while scoring an option: {_reason(exc)}") from exc
+                logprobs = torch.log_softmax(logits, dim=-1).gather(-1, ids[0].unsqueeze(-1)).squeeze(-1)
+                scored.append([float(value) for value in logprobs])
+        return scored
+
     def _inputs_build(self, conversation: Sequence[Message]) -> Any:
         try:
             inputs = self.processor.apply_chat_template(

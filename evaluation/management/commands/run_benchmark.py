@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from arena.models import Model
 from evaluation.benchmarks import BENCHMARKS, benchmark_get
-from evaluation.runs import benchmark_run
+from evaluation.runs import analyses_lines, benchmark_run
 
 
 class Command(BaseCommand):
@@ -24,6 +24,15 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--limit", type=int, default=None, help="At most this many items, spread over the categories."
+        )
+        parser.add_argument(
+            "--analyses",
+            action="store_true",
+            help=(
+                "Also ask every item without its image, without its question, under the other wordings, "
+                "with its image corrupted and with typos: the summary's `analyses` (gain, stability, "
+                "modality importance, robustness)."
+            ),
         )
         parser.add_argument("--json", action="store_true", help="Print the results JSON only.")
         parser.add_argument(
@@ -42,7 +51,9 @@ class Command(BaseCommand):
             )
         if options["limit"] is not None and options["limit"] < 1:
             raise CommandError("--limit must be at least 1.")
-        run = benchmark_run(benchmark=benchmark, model=model, limit=options["limit"])
+        run = benchmark_run(
+            benchmark=benchmark, model=model, limit=options["limit"], analyses=options["analyses"]
+        )
         summary = run.summary()
         if options["predictions"] is not None:
             lines = [json.dumps(row, sort_keys=True) for row in run.predictions()]
@@ -57,3 +68,5 @@ class Command(BaseCommand):
         )
         for category, row in summary["per_category"].items():
             self.stdout.write(f"  {category}: {row['accuracy']:.1%} ({row['items']} items)")
+        for line in analyses_lines(analyses=summary.get("analyses")):
+            self.stdout.write(f"  {line}")

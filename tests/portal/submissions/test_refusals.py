@@ -64,7 +64,7 @@ def test_another_submitter_is_not_held_back_by_someone_elses_limit():
         ({"description": "Too short."}, "The model card is 10 characters long; please write at least 200"),
         ({"license": ""}, "Please name the model's licence"),
         ({"display_name": "Official GPT"}, "uses 'official', which submissions may not use"),
-        ({"display_name": "A\x00B"}, "contains a NUL character"),
+        ({"display_name": "A\x00B"}, "holds a NUL character"),
         ({"kind": "magic"}, 'Say how the model runs: kind "checkpoint"'),
         ({"base_url": "ftp://host/v1"}, "must start with http:// or https://"),
         ({"base_url": "https://user:secret@host/v1"}, "Put the API key in its own field"),
