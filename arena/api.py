@@ -165,6 +165,7 @@ def battle_detail(request: HttpRequest, battle_id: uuid.UUID) -> dict[str, Any]:
         404: ErrorOut,
         409: ErrorOut,
         413: ErrorOut,
+        415: ErrorOut,
         429: ErrorOut,
     },
     summary="Ask the same pair a follow-up question",
