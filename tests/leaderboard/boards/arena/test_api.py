@@ -433,13 +433,13 @@ def test_export_streams_from_the_live_server(live_stack: LiveStack):
 @pytest.mark.parametrize(
     ("path", "status", "detail"),
     [
-        ("/api/v1/models/%00", 404, "There is no model with that slug."),
+        ("/api/v1/models/%00", 400, "holds a NUL character"),
         ("/api/v1/models/" + "x" * 300, 404, "There is no model with that slug."),
         ("/api/v1/battles/export?since=1e400", 400, "'since' must be a time between the years 1 and 9999"),
         ("/api/v1/battles/export?since=nan", 400, "'since' must be a time between the years 1 and 9999"),
         ("/api/v1/battles/export?since=-1e300", 400, "'since' must be a time between the years 1 and 9999"),
         ("/api/v1/leaderboard/snapshots?page=9223372036854775807", 422, "page"),
-        ("/api/v1/images/%00", 404, "There is no such image."),
+        ("/api/v1/images/%00", 400, "holds a NUL character"),
     ],
 )
 def test_input_out_of_range_is_a_4xx_with_a_sentence(db, path: str, status: int, detail: str):
