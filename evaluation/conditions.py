@@ -154,3 +154,12 @@ def questions_for(*, item: Item, recipe: Recipe, conditions: tuple[Condition, ..
             for prompt in prompts_for(item=asked, recipe=recipe, instruction=instruction)
         )
     return questions
+
+
+def questions_count(*, item: Item, recipe: Recipe, conditions: tuple[Condition, ...]) -> int:
+    """How many prompts `questions_for` gives the item, without corrupting its image to find out."""
+    return sum(
+        len(prompts_for(item=item, recipe=recipe, instruction=recipe.instructions[condition.wording]))
+        for condition in conditions
+        if condition.applies(item=item, recipe=recipe)
+    )

@@ -29,7 +29,7 @@ from core.errors import Conflict, InvalidInput, NotFound, ServiceError
 from core.realtime import event_send
 from core.versions import data_versions_bump
 from evaluation.benchmarks import Benchmark, benchmark_get
-from evaluation.conditions import STANDARD, Condition, Question, conditions_of
+from evaluation.conditions import STANDARD, Condition, conditions_of, questions_count
 from evaluation.items import Item, items_sha256
 from evaluation.models import EvaluationRun, ItemPrediction, LanguageBase
 from evaluation.runs import (
@@ -61,8 +61,9 @@ def _conditions(*, run: EvaluationRun, benchmark: Benchmark) -> tuple[Condition,
     return conditions_of(names=run.conditions or [STANDARD], recipes=benchmark.recipes)
 
 
-def _questions(*, benchmark: Benchmark, item: Item, conditions: tuple[Condition, ...]) -> list[Question]:
-    return item_questions(benchmark=benchmark, item=item, conditions=conditions)
+def _questions_count(*, benchmark: Benchmark, item: Item, conditions: tuple[Condition, ...]) -> int:
+    # Counting needs no corrupted images: a run's start and resume only count what a chunk asks.
+    return questions_count(item=item, recipe=benchmark.recipes[item.answer_type], conditions=conditions)
 
 
 def _run_items(*, run: EvaluationRun, benchmark: Benchmark) -> tuple[Item, ...]:
@@ -124,7 +125,7 @@ def evaluation_run_start(
             chunks_total=math.ceil(len(items) / size),
             items_total=len(items),
             prompts_total=sum(
-                len(_questions(benchmark=found, item=item, conditions=conditions)) for item in items
+                _questions_count(benchmark=found, item=item, conditions=conditions) for item in items
             ),
         )
         _chunks_enqueue(run=run, chunks=range(run.chunks_total))
@@ -168,7 +169,7 @@ def _chunks_incomplete(*, run: EvaluationRun, items: Sequence[Item], benchmark: 
     for chunk in range(run.chunks_total):
         first = chunk * run.chunk_size
         for index, item in enumerate(_chunk(items, run=run, chunk=chunk), start=first):
-            if stored.get(index, 0) < len(_questions(benchmark=benchmark, item=item, conditions=conditions)):
+            if stored.get(index, 0) < _questions_count(benchmark=benchmark, item=item, conditions=conditions):
                 incomplete.append(chunk)
                 break
     return incomplete
@@ -240,7 +241,7 @@ def evaluation_chunk_run(*, run_id: uuid.UUID | str, chunk: int) -> None:
     started, asked = time.monotonic(), 0
     for index, item in enumerate(chunk_items, start=first):
         recipe = benchmark.recipes[item.answer_type]
-        questions = _questions(benchmark=benchmark, item=item, conditions=conditions)
+        questions = item_questions(benchmark=benchmark, item=item, conditions=conditions)
         for position, question in enumerate(questions):
             prompt = question.prompt
             if (item.id, question.condition, prompt.rotation) in done:
