@@ -23,10 +23,18 @@ def voter_id_get(*, request: HttpRequest) -> str:
     return str(voter_id)
 
 
+def _salted_hash(value: str) -> str:
+    return hmac.new(settings.ARENA_IP_HASH_SALT.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
 def ip_hash_get(*, request: HttpRequest) -> str:
     # Only the hash is kept: the address itself (core.client_ip's rule) is never stored.
-    address = request_client_ip(request=request)
-    return hmac.new(settings.ARENA_IP_HASH_SALT.encode(), address.encode(), hashlib.sha256).hexdigest()
+    return _salted_hash(request_client_ip(request=request))
+
+
+def voter_hash_get(*, voter_id: str) -> str:
+    """How a ban names a voter (`arena.Ban.value_hash`); an IP ban holds the vote's `ip_hash` itself."""
+    return _salted_hash(f"voter:{voter_id}")
 
 
 def rate_client_key(*, user: Any, voter_id: str) -> str:

@@ -93,6 +93,8 @@ class MediaAsset(models.Model):
     size_bytes = models.PositiveIntegerField()
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
+    # Perceptual hash (imagehash's pHash, 16 hex digits) of an image, checked against BannedImage.
+    phash = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -120,6 +122,16 @@ class Battle(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # Set once by `arena.services.battle_abandon`: its unfinished answers failed, no vote or turn after it.
     abandoned_at = models.DateTimeField(null=True, blank=True)
+    # The content filters' reasons (arena.content_filters) when the battle was started or followed up:
+    # a battle with any is in the moderators' queue until one reviews it (flags_reviewed_at).
+    flags = ArrayField(models.CharField(max_length=120), default=list, blank=True)
+    flags_reviewed_at = models.DateTimeField(null=True, blank=True)
+    # A moderator (or a filter in block mode) blocked its prompt: its vote is stored but never counted.
+    prompt_blocked_at = models.DateTimeField(null=True, blank=True)
+    # Hidden by a moderator: left out of exports and not readable at its shared link.
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    # Its prompts and images were erased (data retention, or a person's request); votes and counts stay.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -164,6 +176,9 @@ class TurnAttachment(models.Model):
     turn = models.ForeignKey(Turn, on_delete=models.CASCADE)
     asset = models.ForeignKey(MediaAsset, on_delete=models.PROTECT)
     position = models.PositiveSmallIntegerField(default=0)
+    # The name an attachment is served under: random, so that holding a picture tells nothing about
+    # whether someone uploaded it (the content hash never leaves the server).
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
     class Meta:
         ordering = ["turn", "position"]
@@ -228,6 +243,21 @@ class Winner(models.TextChoices):
     TIE_BOTHBAD = "tie (bothbad)", "Tie (both bad)"
 
 
+class Exclusion(models.TextChoices):
+    """Why a stored vote is not counted (`Vote.exclusions`); arena.integrity decides them at vote time."""
+
+    ANSWER_FAILED = "answer_failed", "An answer failed"
+    IDENTITY_LEAK = "identity_leak", "An answer names a model or organisation"
+    PROMPT_BLOCKED = "prompt_blocked", "The prompt was blocked by moderation"
+    VOTER_BANNED = "voter_banned", "The voter is banned"
+    IP_BANNED = "ip_banned", "The address is banned"
+    DAILY_CAP = "daily_cap", "Over the daily vote cap"
+    TOO_FAST = "too_fast", "Cast too soon after the answers finished"
+    RETRIED = "retried", "The battle was retried with a new pair"
+    DUPLICATE_PROMPT = "duplicate_prompt", "The prompt was already counted often enough"
+    INVALIDATED = "invalidated", "Invalidated by a moderator"
+
+
 class Vote(models.Model):
     class Source(models.TextChoices):
         ARENA = "arena", "Voted here"
@@ -237,8 +267,12 @@ class Vote(models.Model):
     winner = models.CharField(max_length=16, choices=Winner.choices)
     voter_id = models.CharField(max_length=64, db_index=True)
     ip_hash = models.CharField(max_length=64, blank=True)
-    # Moderation (a later issue) marks votes invalid instead of deleting them.
+    # Counted: True exactly when `exclusions` is empty (a constraint). A vote is always stored; the
+    # rules at vote time (arena.integrity) and moderators (Exclusion.INVALIDATED) exclude it instead.
     is_valid = models.BooleanField(default=True)
+    exclusions = ArrayField(
+        models.CharField(max_length=32, choices=Exclusion.choices), default=list, blank=True
+    )
     # Historical votes imported from other arenas carry their own time and no battle pages,
     # so the time is a default (set by the import), not auto_now_add (which would overwrite it).
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
@@ -250,5 +284,102 @@ class Vote(models.Model):
     # Imports only: identifies the imported battle so that importing a file again adds nothing twice.
     import_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(is_valid=True, exclusions=[])
+                | (models.Q(is_valid=False) & ~models.Q(exclusions=[])),
+                name="vote_counted_without_exclusions",
+            ),
+        ]
+
     def __str__(self) -> str:
         return f"{self.battle_id}: {self.winner}"
+
+
+class Report(models.Model):
+    """A voter's report of a battle (the battle page's "Report" button), queued for moderators."""
+
+    class Reason(models.TextChoices):
+        HARMFUL = "harmful", "Harmful or abusive content"
+        PERSONAL_DATA = "personal_data", "Personal data"
+        IDENTITY = "identity", "An answer reveals the model"
+        BROKEN = "broken", "Broken or wrong answer"
+        OTHER = "other", "Something else"
+
+    battle = models.ForeignKey(Battle, on_delete=models.CASCADE, related_name="reports")
+    reporter_id = models.CharField(max_length=64)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    details = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.battle_id}: {self.reason}"
+
+
+class Ban(models.Model):
+    """A banned voter or address, by salted hash only (arena.identity); its votes stay stored, not counted."""
+
+    class Kind(models.TextChoices):
+        VOTER = "voter", "Voter"
+        IP = "ip", "IP address"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    value_hash = models.CharField(max_length=64)
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    # None: until lifted.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["kind", "value_hash"], name="ban_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value_hash[:12]}"
+
+
+class PromptCount(models.Model):
+    """How many counted votes each normalised prompt has had (arena.integrity's duplicate cap)."""
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    counted = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.digest[:12]}: {self.counted}"
+
+
+class BannedImage(models.Model):
+    """An image moderators banned: refused on upload when its stored bytes hash the same (exact) or
+    its perceptual hash is within ARENA_IMAGE_BAN_DISTANCE bits (near copies)."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    phash = models.CharField(max_length=16)
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.sha256[:12]
+
+
+class FlaggedVoter(models.Model):
+    """A voter whose votes agree with the ratings improbably rarely (written by the outlier sweep above
+    the arena). Their votes stay counted until a moderator acts; the board can leave them out."""
+
+    voter_id = models.CharField(max_length=64, unique=True)
+    votes = models.PositiveIntegerField()
+    agreement = models.FloatField()  # share of decisive votes for the pair's expected winner
+    z_score = models.FloatField()
+    flagged_at = models.DateTimeField(auto_now=True)
+    # Set when a moderator acted (invalidated, banned, or cleared the voter).
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.voter_id}: z={self.z_score:.1f}"

@@ -17,7 +17,18 @@ from django.utils import timezone
 
 from arena import signals
 from arena.answers import ABANDONED_FAILURE, responses_enqueue
-from arena.models import Battle, MediaAsset, Model, Response, Side, Turn, TurnAttachment, Vote, Winner
+from arena.models import (
+    Battle,
+    Exclusion,
+    MediaAsset,
+    Model,
+    Response,
+    Side,
+    Turn,
+    TurnAttachment,
+    Vote,
+    Winner,
+)
 from arena.pairing import pair_draw
 from arena.waiting import waiting_line_leave, waiting_places_tell
 from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -260,7 +271,8 @@ def vote_invalidate(*, vote_id: int, reason: str = "") -> bool:
         if not vote.is_valid:
             return False
         vote.is_valid = False
-        Vote.objects.filter(pk=vote.pk).update(is_valid=False)
+        vote.exclusions = [*vote.exclusions, Exclusion.INVALIDATED]
+        Vote.objects.filter(pk=vote.pk).update(is_valid=False, exclusions=vote.exclusions)
         signals.vote_invalidated.send(sender=Vote, vote=vote, battle=vote.battle, reason=reason)
     return True
 

@@ -150,13 +150,14 @@ def _fill(*, start: int, stop: int, models: int, seed: int) -> None:
             )
             cursor.execute(
                 f"INSERT INTO {Battle._meta.db_table} "
-                "(id, model_a_id, model_b_id, creator_id, ip_hash, created_at) "
-                "SELECT battle_id, a, b, 'bench', '', at FROM bench_rows ORDER BY battle_id"
+                "(id, model_a_id, model_b_id, creator_id, ip_hash, created_at, flags) "
+                "SELECT battle_id, a, b, 'bench', '', at, '{}' FROM bench_rows ORDER BY battle_id"
             )
             cursor.execute(
                 f"INSERT INTO {Vote._meta.db_table} "
-                "(battle_id, winner, voter_id, ip_hash, is_valid, created_at, categories, anony, source) "
-                "SELECT battle_id, winner, 'bench', '', true, at, categories, true, 'arena' FROM bench_rows "
+                "(battle_id, winner, voter_id, ip_hash, is_valid, exclusions, created_at, categories, anony, "
+                "source) SELECT battle_id, winner, 'bench', '', true, '{}', at, categories, true, 'arena' "
+                "FROM bench_rows "
                 "ORDER BY battle_id"
             )
         done = hi + 1

@@ -163,6 +163,7 @@ INSTALLED_APPS = [
     "workers",
     "portal",
     "evaluation",
+    "moderation",
     # Accounts (README "Accounts and API tokens"): email and password only, no social providers.
     "allauth",
     "allauth.account",

@@ -14,7 +14,7 @@ from django.test import Client
 from openpyxl import Workbook
 from PIL import Image
 
-from arena.models import Battle, Model, Response, Side, Turn, Vote
+from arena.models import Battle, Exclusion, Model, Response, Side, Turn, Vote
 from core.versions import data_versions_bump
 from leaderboard.boards.arena.counts import vote_counts_add
 from leaderboard.boards.arena.style import vote_style_store
@@ -62,8 +62,15 @@ def vote_make(
     """A voted battle without turns, counted as the board's `vote_cast` receivers count it (with the
     categories given rather than labelled from prompts): all a snapshot reads. No online Elo step."""
     battle = Battle.objects.create(model_a=model_a, model_b=model_b, creator_id="voter-1")
+    exclusions = [] if is_valid else [Exclusion.INVALIDATED]
     return _vote_counted(
-        battle=battle, winner=winner, categories=categories, anony=anony, is_valid=is_valid, **fields
+        battle=battle,
+        winner=winner,
+        categories=categories,
+        anony=anony,
+        is_valid=is_valid,
+        exclusions=exclusions,
+        **fields,
     )
 
 
