@@ -629,6 +629,17 @@ LOGGING = {
     },
 }
 
+# Prompts sent to a model in one batch where its adapter can (the transformers one, greedy): those of this
+# many consecutive items of a chunk that share a recipe, at most EVALUATION_BATCH_PROMPTS at once. Fixed
+# by item index, so a resumed run batches as the first did (evaluation.runs.asks_batched).
+EVALUATION_BATCH_ITEMS = env.int("EVALUATION_BATCH_ITEMS", default=4)
+EVALUATION_BATCH_PROMPTS = env.int("EVALUATION_BATCH_PROMPTS", default=16)
+# The LLM judge (evaluation.judge) for recipes that turn it on: an OpenAI-compatible base URL (".../v1"),
+# its model, and the name of the environment variable holding its key. No URL: no judge (the default).
+EVALUATION_JUDGE_URL = env.str("EVALUATION_JUDGE_URL", default="")
+EVALUATION_JUDGE_MODEL = env.str("EVALUATION_JUDGE_MODEL", default="")
+EVALUATION_JUDGE_KEY_ENV = env.str("EVALUATION_JUDGE_KEY_ENV", default="")
+EVALUATION_JUDGE_TIMEOUT_S = env.float("EVALUATION_JUDGE_TIMEOUT_S", default=30.0)
 # Health and metrics (README "Health and metrics").
 # How long /readyz waits for each check (database, Redis, broker, workers) before counting it failed.
 READINESS_CHECK_TIMEOUT_S = env.float("READINESS_CHECK_TIMEOUT_S", default=2.0)

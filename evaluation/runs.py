@@ -14,12 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from django.conf import settings
+
 from arena.models import Model
 from evaluation.analyses.report import analyses_report
-from evaluation.answers import choice_extract, likelihood_choose, yesno_extract
+from evaluation.answers import ChoiceJudge, choice_resolve, likelihood_choose, yesno_extract
 from evaluation.benchmarks import Benchmark
 from evaluation.conditions import STANDARD, Condition, Question, conditions_all, questions_for, wordings_most
 from evaluation.items import Item, items_sha256
+from evaluation.judge import choice_judge_for
 from evaluation.metrics import (
     METRICS,
     ItemResult,
@@ -30,7 +33,7 @@ from evaluation.metrics import (
 )
 from evaluation.recipes import Prompt, Recipe
 from workers.adapters.base import GenerationParams, GenerationStats, ImagePart, Message, TextPart
-from workers.runner import GENERIC_FAILURE, ModelSpec, generation_run, likelihood_run
+from workers.runner import GENERIC_FAILURE, ModelSpec, answers_run, generation_run, likelihood_run
 
 _TIME_LIMIT_S: Final = 120.0
 
@@ -161,14 +164,22 @@ def _failed(error: str) -> Answer:
     return Answer(text=f"[error: {error}]")
 
 
-def item_ask(*, model: Model, recipe: Recipe, question: Question) -> Answer:
-    """The model's answer to one prompt: greedy, seeded, through the runner an arena answer uses; for a
-    likelihood recipe, the option the model finds likeliest as its answer (ChEF's PPL inferencer)."""
+def _conversation(question: Question) -> list[Message]:
     content: tuple[TextPart | ImagePart, ...] = (TextPart(text=question.prompt.text),)
     if question.image is not None:
         content = (ImagePart(data=question.image, mime_type="image/png"), *content)
+    return [Message(role="user", content=content)]
+
+
+def _params(recipe: Recipe) -> GenerationParams:
+    return GenerationParams(max_new_tokens=recipe.max_new_tokens, temperature=0.0, seed=recipe.seed)
+
+
+def item_ask(*, model: Model, recipe: Recipe, question: Question) -> Answer:
+    """The model's answer to one prompt: greedy, seeded, through the runner an arena answer uses; for a
+    likelihood recipe, the option the model finds likeliest as its answer (ChEF's PPL inferencer)."""
     spec = ModelSpec(key=model.slug, kind=model.adapter_kind, config=model.adapter_config)
-    conversation = [Message(role="user", content=content)]
+    conversation = _conversation(question)
     if recipe.inferencer == "likelihood":
         scored = likelihood_run(model=spec, conversation=conversation, continuations=question.prompt.options)
         if scored.logprobs is None:
@@ -181,7 +192,7 @@ def item_ask(*, model: Model, recipe: Recipe, question: Question) -> Answer:
     outcome = generation_run(
         model=spec,
         conversation=conversation,
-        params=GenerationParams(max_new_tokens=recipe.max_new_tokens, temperature=0.0, seed=recipe.seed),
+        params=_params(recipe),
         stats=GenerationStats(),
         on_chunk=chunks.append,
         time_limit_s=_TIME_LIMIT_S,
@@ -191,13 +202,85 @@ def item_ask(*, model: Model, recipe: Recipe, question: Question) -> Answer:
     return Answer(text="".join(chunks))
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One prompt of a run: its item (at `index` in the run's item list) and its place among the item's."""
+
+    index: int
+    item: Item
+    position: int
+    question: Question
+
+
+def asks_of(
+    *, benchmark: Benchmark, items: Sequence[Item], first: int, conditions: tuple[Condition, ...]
+) -> list[Ask]:
+    """Every prompt of `items` (the run's items from index `first`), in the order a run asks them."""
+    return [
+        Ask(index=index, item=item, position=position, question=question)
+        for index, item in enumerate(items, start=first)
+        for position, question in enumerate(
+            item_questions(benchmark=benchmark, item=item, conditions=conditions)
+        )
+    ]
+
+
+def asks_batched(*, asks: Sequence[Ask], chunk_size: int) -> list[list[Ask]]:
+    """`asks` cut into the batches they are sent in: the prompts of EVALUATION_BATCH_ITEMS consecutive
+    items of one chunk that share a recipe (and either all show an image or none does), at most
+    EVALUATION_BATCH_PROMPTS at a time.
+
+    Fixed by item index alone, never by what is stored or which worker is free: a resumed chunk, a
+    chunk delivered twice and the synchronous run all send the same batches, so a model whose batched
+    answers differed slightly from its single ones would still repeat itself exactly.
+    """
+    per_block = max(1, settings.EVALUATION_BATCH_ITEMS)
+    most = max(1, settings.EVALUATION_BATCH_PROMPTS)
+    groups: dict[tuple[int, int, str, bool], list[Ask]] = {}
+    for ask in asks:
+        # Prompts with and without an image apart: a vision model batches only like with like.
+        with_image = ask.question.image is not None
+        block = (
+            ask.index // chunk_size,
+            ask.index % chunk_size // per_block,
+            ask.item.answer_type,
+            with_image,
+        )
+        groups.setdefault(block, []).append(ask)
+    return [group[start : start + most] for group in groups.values() for start in range(0, len(group), most)]
+
+
+def items_ask(*, model: Model, recipe: Recipe, questions: Sequence[Question]) -> list[Answer]:
+    """The model's answers to several prompts of one recipe, in order: in one batch where its adapter
+    can (`workers.runner.answers_run`), each as `item_ask` would give it alone otherwise."""
+    if recipe.inferencer == "likelihood" or len(questions) == 1:
+        return [item_ask(model=model, recipe=recipe, question=question) for question in questions]
+    spec = ModelSpec(key=model.slug, kind=model.adapter_kind, config=model.adapter_config)
+    outcomes = answers_run(
+        model=spec,
+        conversations=[_conversation(question) for question in questions],
+        params=_params(recipe),
+        time_limit_s=_TIME_LIMIT_S,
+    )
+    return [
+        _failed(outcome.error) if outcome.error is not None else Answer(text=outcome.text)
+        for outcome in outcomes
+    ]
+
+
 def item_score(
-    *, item: Item, prompt: Prompt, prediction: str, probabilities: tuple[float, ...] | None = None
+    *,
+    item: Item,
+    prompt: Prompt,
+    prediction: str,
+    probabilities: tuple[float, ...] | None = None,
+    judge: ChoiceJudge | None = None,
 ) -> ItemResult:
-    """Read one answer by the rule of the item's kind: the option letter, POPE's yes/no, or the text."""
+    """Read one answer by the rule of the item's kind: the option letter (with `judge`, the LLM judge's
+    reading where the rules find none: `evaluation.judge.choice_judge_for`), POPE's yes/no, or the text."""
     extracted: str | None
     if item.answer_type == "choice":
-        extracted = choice_extract(answer_text=prediction, options=prompt.options)
+        extracted = choice_resolve(answer_text=prediction, options=prompt.options, judge=judge)
         correct, count = extracted == prompt.answer, len(prompt.options)
     elif item.answer_type == "yesno":
         extracted = yesno_extract(text=prediction)
@@ -236,15 +319,23 @@ def benchmark_run(
     items = items_spread(items=benchmark.items(), limit=limit)
     conditions = run_conditions(benchmark=benchmark, analyses=analyses)
     started = time.perf_counter()
-    asked = []
-    for item in items:
-        recipe = benchmark.recipes[item.answer_type]
-        for question in item_questions(benchmark=benchmark, item=item, conditions=conditions):
-            answer = item_ask(model=model, recipe=recipe, question=question)
+    judges = {kind: choice_judge_for(recipe=recipe) for kind, recipe in benchmark.recipes.items()}
+    scored: dict[tuple[int, int], tuple[str, ItemResult]] = {}
+    asks = asks_of(benchmark=benchmark, items=items, first=0, conditions=conditions)
+    # Batched as a Celery run of the same items batches them, chunk by chunk.
+    for batch in asks_batched(asks=asks, chunk_size=settings.EVALUATION_CHUNK_ITEMS):
+        recipe = benchmark.recipes[batch[0].item.answer_type]
+        answers = items_ask(model=model, recipe=recipe, questions=[ask.question for ask in batch])
+        for ask, answer in zip(batch, answers, strict=True):
             result = item_score(
-                item=item, prompt=question.prompt, prediction=answer.text, probabilities=answer.probabilities
+                item=ask.item,
+                prompt=ask.question.prompt,
+                prediction=answer.text,
+                probabilities=answer.probabilities,
+                judge=judges[ask.item.answer_type],
             )
-            asked.append((question.condition, result))
+            scored[(ask.index, ask.position)] = (ask.question.condition, result)
+    asked = [scored[(ask.index, ask.position)] for ask in asks]
     return BenchmarkRun(
         benchmark=benchmark,
         model=model,

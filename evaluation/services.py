@@ -31,13 +31,16 @@ from core.versions import data_versions_bump
 from evaluation.benchmarks import Benchmark, benchmark_get
 from evaluation.conditions import STANDARD, Condition, conditions_of, questions_count
 from evaluation.items import Item, items_sha256
+from evaluation.judge import choice_judge_for
 from evaluation.models import EvaluationRun, ItemPrediction, LanguageBase
 from evaluation.runs import (
+    Ask,
     BenchmarkRun,
     analyses_lines,
-    item_ask,
-    item_questions,
+    asks_batched,
+    asks_of,
     item_score,
+    items_ask,
     items_spread,
     run_conditions,
 )
@@ -214,6 +217,10 @@ def _status_now(run_id: uuid.UUID | str) -> str | None:
     return EvaluationRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
 
 
+def _stored_key(ask: Ask) -> tuple[str, str, int]:
+    return (ask.item.id, ask.question.condition, ask.question.prompt.rotation)
+
+
 def evaluation_chunk_run(*, run_id: uuid.UUID | str, chunk: int) -> None:
     """Ask the chunk's prompts that have no stored prediction, storing each as soon as it is scored; the
     chunk that completes the run finishes it. Stops before the next prompt once the run has ended."""
@@ -239,49 +246,56 @@ def evaluation_chunk_run(*, run_id: uuid.UUID | str, chunk: int) -> None:
         ).values_list("item_id", "condition", "rotation")
     )
     started, asked = time.monotonic(), 0
-    for index, item in enumerate(chunk_items, start=first):
-        recipe = benchmark.recipes[item.answer_type]
-        questions = item_questions(benchmark=benchmark, item=item, conditions=conditions)
-        for position, question in enumerate(questions):
-            prompt = question.prompt
-            if (item.id, question.condition, prompt.rotation) in done:
+    judges = {kind: choice_judge_for(recipe=recipe) for kind, recipe in benchmark.recipes.items()}
+    asks = asks_of(benchmark=benchmark, items=chunk_items, first=first, conditions=conditions)
+    for batch in asks_batched(asks=asks, chunk_size=run.chunk_size):
+        # A batch with some prompts stored is asked whole again: batches never depend on what is stored.
+        wanted = [ask for ask in batch if _stored_key(ask) not in done]
+        if not wanted:
+            continue
+        if _status_now(run.pk) in ENDED:
+            return
+        if asked and time.monotonic() - started >= settings.EVALUATION_CHUNK_BUDGET_S:
+            # The rest of the chunk in a task of its own, so that no task nears Celery's soft time
+            # limit (which would store a time-out as an answer) or the broker's visibility timeout.
+            _chunks_enqueue(run=run, chunks=[chunk])
+            run.refresh_from_db()
+            _progress_tell(run=run)
+            return
+        asked += len(batch)
+        recipe = benchmark.recipes[batch[0].item.answer_type]
+        answers = items_ask(model=run.model, recipe=recipe, questions=[ask.question for ask in batch])
+        predictions = []
+        for ask, answer in zip(batch, answers, strict=True):
+            if _stored_key(ask) in done:
                 continue
-            if _status_now(run.pk) in ENDED:
-                return
-            if asked and time.monotonic() - started >= settings.EVALUATION_CHUNK_BUDGET_S:
-                # The rest of the chunk in a task of its own, so that no task nears Celery's soft time
-                # limit (which would store a time-out as an answer) or the broker's visibility timeout.
-                _chunks_enqueue(run=run, chunks=[chunk])
-                run.refresh_from_db()
-                _progress_tell(run=run)
-                return
-            asked += 1
-            answer = item_ask(model=run.model, recipe=recipe, question=question)
             result = item_score(
-                item=item, prompt=prompt, prediction=answer.text, probabilities=answer.probabilities
+                item=ask.item,
+                prompt=ask.question.prompt,
+                prediction=answer.text,
+                probabilities=answer.probabilities,
+                judge=judges[ask.item.answer_type],
             )
-            # A chunk delivered twice at once asks the same prompts and gets the same answers: the
-            # first stored stays, the other is dropped by the unique constraint.
-            ItemPrediction.objects.bulk_create(
-                [
-                    ItemPrediction(
-                        run=run,
-                        item_index=index,
-                        item_id=result.item_id,
-                        condition=question.condition,
-                        position=position,
-                        rotation=result.rotation,
-                        category=result.category,
-                        prediction=result.prediction,
-                        extracted=result.extracted,
-                        correct=result.correct,
-                        references=list(result.references),
-                        probabilities=None if result.probabilities is None else list(result.probabilities),
-                        option_count=result.option_count,
-                    )
-                ],
-                ignore_conflicts=True,
+            predictions.append(
+                ItemPrediction(
+                    run=run,
+                    item_index=ask.index,
+                    item_id=result.item_id,
+                    condition=ask.question.condition,
+                    position=ask.position,
+                    rotation=result.rotation,
+                    category=result.category,
+                    prediction=result.prediction,
+                    extracted=result.extracted,
+                    correct=result.correct,
+                    references=list(result.references),
+                    probabilities=None if result.probabilities is None else list(result.probabilities),
+                    option_count=result.option_count,
+                )
             )
+        # A chunk delivered twice at once asks the same prompts and gets the same answers: the first
+        # stored stays, the other is dropped by the unique constraint.
+        ItemPrediction.objects.bulk_create(predictions, ignore_conflicts=True)
     ended = _run_finish_if_complete(run_id=run.pk)
     if ended is None:
         run.refresh_from_db()

@@ -104,6 +104,52 @@ def generation_run(
 
 
 @dataclass(frozen=True)
+class AnswerOutcome:
+    """One conversation's whole answer, or (text empty) the sentence saying why there is none."""
+
+    text: str
+    error: str | None = None
+
+
+def answers_run(
+    *,
+    model: ModelSpec,
+    conversations: Sequence[Sequence[Message]],
+    params: GenerationParams,
+    time_limit_s: float,
+) -> list[AnswerOutcome]:
+    """Each conversation's answer, in order: in one batch where the adapter can (`answers_batch`), else
+    one at a time through `generation_run`; never raises for a failure of the model. A batch that fails
+    as a whole is asked again one at a time, so that each conversation gets its own outcome."""
+    try:
+        batched = _adapter(model).answers_batch(conversations, params)
+    except AdapterError as exc:
+        logger.info("a batch for %s failed (%s); asking one at a time", model.key, exc)
+        batched = None
+    except Exception:
+        logger.exception("a batch for %s failed; asking one at a time", model.key)
+        batched = None
+    if batched is not None:
+        return [AnswerOutcome(text=text) for text in batched]
+    outcomes = []
+    for conversation in conversations:
+        chunks: list[str] = []
+        outcome = generation_run(
+            model=model,
+            conversation=conversation,
+            params=params,
+            stats=GenerationStats(),
+            on_chunk=chunks.append,
+            time_limit_s=time_limit_s,
+        )
+        if outcome.error is not None:
+            outcomes.append(AnswerOutcome(text="", error=outcome.error))
+        else:
+            outcomes.append(AnswerOutcome(text="".join(chunks)))
+    return outcomes
+
+
+@dataclass(frozen=True)
 class LikelihoodOutcome:
     """Per continuation, its tokens' log-probabilities; or, on failure, None and a sentence for people."""
 

@@ -252,10 +252,11 @@ def test_a_run_of_a_model_out_of_the_arena_is_for_staff_and_its_submitter_only(s
 def test_a_chunk_past_its_time_budget_queues_the_rest_of_itself(settings, django_capture_on_commit_callbacks):
     settings.EVALUATION_CHUNK_ITEMS = 4
     settings.EVALUATION_CHUNK_BUDGET_S = 0.0
+    settings.EVALUATION_BATCH_ITEMS = 1
     run = evaluation_run_start(model=_echo_model(), benchmark="tiny-ehub", limit=4)
     with django_capture_on_commit_callbacks(execute=False) as continued:
         evaluation_chunk_run(run_id=run.pk, chunk=0)
-    assert ItemPrediction.objects.filter(run=run).count() == 1, "one prompt, then the budget is spent"
+    assert ItemPrediction.objects.filter(run=run).count() == 1, "one batch (one prompt), then the budget is spent"
     assert len(continued) == 1
     for _ in range(3):
         evaluation_chunk_run(run_id=run.pk, chunk=0)

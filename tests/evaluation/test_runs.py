@@ -65,3 +65,17 @@ def test_an_unknown_model_or_benchmark_is_refused_with_what_exists():
         call_command("run_benchmark", "--model", "nope")
     with pytest.raises(CommandError, match="the built-in ones are tiny-ehub"):
         call_command("run_benchmark", "--model", "nope", "--benchmark", "mmbench")
+
+
+def test_batched_prompts_give_the_predictions_asked_one_by_one_give(arena_models, settings):
+    model = next(model for model in arena_models if model.slug == LLAVA)
+    benchmark = benchmark_get(name="tiny-ehub")
+    settings.EVALUATION_BATCH_ITEMS, settings.EVALUATION_BATCH_PROMPTS = 1, 1
+    alone = benchmark_run(benchmark=benchmark, model=model, limit=12, analyses=True)
+    settings.EVALUATION_BATCH_ITEMS, settings.EVALUATION_BATCH_PROMPTS = 4, 16
+    batched = benchmark_run(benchmark=benchmark, model=model, limit=12, analyses=True)
+    assert [result.prediction.strip() for _, result in batched.asked] == [
+        result.prediction.strip() for _, result in alone.asked
+    ]
+    assert [condition for condition, _ in batched.asked] == [condition for condition, _ in alone.asked]
+    assert batched.summary()["overall"] == alone.summary()["overall"]

@@ -279,3 +279,28 @@ def test_a_model_directory_without_config_gives_a_readable_error(tmp_path: Path)
 
     with pytest.raises(AdapterError, match=r"could not be loaded: .+"):
         adapter_get(key="test-local:empty", kind="transformers", config={"path": str(tmp_path / "empty")})
+
+
+@pytest.mark.parametrize("slug", ONE_OF_EACH)
+def test_a_greedy_batch_answers_each_conversation_as_it_is_answered_alone(
+    adapters: dict[str, ModelAdapter], slug: str, png: bytes
+) -> None:
+    questions = ["What colour is it?", "Is there a red square somewhere in this picture?", "Count them."]
+    conversations = [[_ask(question, png)] for question in questions]
+    alone = ["".join(_run(adapters[slug], conversation)[0]) for conversation in conversations]
+
+    batched = adapters[slug].answers_batch(conversations, GREEDY)
+
+    assert batched is not None
+    assert [text.strip() for text in batched] == [text.strip() for text in alone]
+    assert all(text.strip() for text in batched)
+
+
+def test_a_batch_it_cannot_form_is_left_to_the_caller(adapters: dict[str, ModelAdapter], png: bytes) -> None:
+    adapter = adapters["tiny-llava-64"]
+    mixed = [[_ask("What do you see?", png)], [_ask("What do you see?")]]
+    sampled = GenerationParams(max_new_tokens=8, temperature=0.7, seed=1)
+
+    assert adapter.answers_batch(mixed, GREEDY) is None, "rows with different image counts"
+    assert adapter.answers_batch([[_ask("a", png)], [_ask("b", png)]], sampled) is None, "sampling"
+    assert adapter.answers_batch([[_ask("a", png)]], GREEDY) is None, "one conversation"

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
-from workers.adapters.base import GenerationParams, GenerationStats, Message, TextPart
-from workers.runner import GENERIC_FAILURE, TIMEOUT_FAILURE, GenerationOutcome, ModelSpec, generation_run
+from workers.adapters.base import GenerationParams, GenerationStats, ImagePart, Message, TextPart
+from workers.runner import (
+    GENERIC_FAILURE,
+    TIMEOUT_FAILURE,
+    GenerationOutcome,
+    ModelSpec,
+    answers_run,
+    generation_run,
+)
 
 QUESTION = (Message(role="user", content=(TextPart("What is in the picture?"),)),)
 
@@ -100,3 +108,24 @@ def test_an_uncancelled_generation_is_not_called_cancelled_even_when_it_times_ou
     _, timed_out = _run(model, time_limit_s=0, max_new_tokens=64)
     assert finished.cancelled is False
     assert timed_out == GenerationOutcome(error=TIMEOUT_FAILURE, cancelled=False)
+
+
+def test_a_batch_with_an_unreadable_image_is_asked_one_by_one_so_only_that_one_fails(
+    tiny_models_dir: Any, png: bytes
+) -> None:
+    spec = tiny_models_dir.spec("tiny-llava-64")
+    model = ModelSpec(key=f"runner-batch:{spec.slug}", kind=spec.adapter_kind, config=spec.adapter_config)
+
+    def ask(image: bytes) -> list[Message]:
+        return [Message(role="user", content=(ImagePart(data=image, mime_type="image/png"), TextPart("Hi?")))]
+
+    outcomes = answers_run(
+        model=model,
+        conversations=[ask(png), ask(b"not an image"), ask(png)],
+        params=GenerationParams(max_new_tokens=6, temperature=0.0),
+        time_limit_s=60,
+    )
+
+    assert [outcome.error is None for outcome in outcomes] == [True, False, True]
+    assert outcomes[0].text.strip() and outcomes[0].text == outcomes[2].text
+    assert outcomes[1].text == "" and "image" in (outcomes[1].error or "").lower()

@@ -112,6 +112,16 @@ class ModelAdapter(abc.ABC):
             "use a recipe that reads its generated answer."
         )
 
+    def answers_batch(
+        self, conversations: Sequence[Sequence[Message]], params: GenerationParams
+    ) -> list[str] | None:
+        """Greedy answers to several conversations in one pass, in their order, where the adapter can
+        batch them; None where it cannot (the caller then asks them one at a time, as `stream` does).
+        Each answer must be what `stream` gives for that conversation alone. Raises `AdapterError`
+        when the batch as a whole fails (the caller then asks one at a time, to tell which one)."""
+        del conversations, params
+        return None
+
     @abc.abstractmethod
     def _open(
         self,

@@ -166,6 +166,38 @@ class TransformersLocalAdapter(ModelAdapter):
                 scored.append([float(value) for value in logprobs])
         return scored
 
+    def answers_batch(
+        self, conversations: Sequence[Sequence[Message]], params: GenerationParams
+    ) -> list[str] | None:
+        # Sampling draws from one generator per request (sampling.py), which a batch cannot keep.
+        if len(conversations) < 2 or params.temperature > 0:
+            return None
+        # A processor pads text, not images: rows with different numbers of images are asked one by one.
+        images = {sum(isinstance(part, ImagePart) for m in c for part in m.content) for c in conversations}
+        if len(images) > 1:
+            return None
+        try:
+            inputs = self.processor.apply_chat_template(
+                [_processor_conversation(conversation) for conversation in conversations],
+                tokenize=True,
+                return_dict=True,
+                return_tensors="pt",
+                add_generation_prompt=True,
+                # Left: every row's answer then starts at the same position, after its own prompt.
+                processor_kwargs={"padding": True, "padding_side": "left"},
+            )
+        except Exception as exc:
+            raise AdapterError(f"The batch could not be prepared for this model: {_reason(exc)}") from exc
+        inputs = inputs.to(self.model.device, dtype=self.model.dtype)
+        config = self._greedy_config(params)
+        with self._generate_lock, torch.inference_mode():
+            try:
+                output = self.model.generate(**inputs, generation_config=config)
+            except Exception as exc:
+                raise AdapterError(f"The model failed while generating a batch: {_reason(exc)}") from exc
+        answers = output[:, inputs["input_ids"].shape[-1] :]
+        return [str(text) for text in self.tokenizer.batch_decode(answers, skip_special_tokens=True)]
+
     def _inputs_build(self, conversation: Sequence[Message]) -> Any:
         try:
             inputs = self.processor.apply_chat_template(
@@ -184,9 +216,7 @@ class TransformersLocalAdapter(ModelAdapter):
         # Only floating tensors (pixel values) take the model's dtype; token ids stay integers.
         return inputs.to(self.model.device, dtype=self.model.dtype)
 
-    def _generation_kwargs(
-        self, inputs: Any, params: GenerationParams, streamer: _CountingStreamer, stop: StoppingCriteria
-    ) -> dict[str, Any]:
+    def _greedy_config(self, params: GenerationParams) -> Any:
         config = copy.deepcopy(self.model.generation_config)
         config.max_new_tokens = params.max_new_tokens
         if config.min_new_tokens is not None:
@@ -196,6 +226,12 @@ class TransformersLocalAdapter(ModelAdapter):
         config.temperature = None
         config.top_p = None
         config.top_k = None
+        return config
+
+    def _generation_kwargs(
+        self, inputs: Any, params: GenerationParams, streamer: _CountingStreamer, stop: StoppingCriteria
+    ) -> dict[str, Any]:
+        config = self._greedy_config(params)
         processors = LogitsProcessorList()
         if params.temperature > 0:
             processors.append(
