@@ -256,7 +256,7 @@ def test_a_chunk_past_its_time_budget_queues_the_rest_of_itself(settings, django
     run = evaluation_run_start(model=_echo_model(), benchmark="tiny-ehub", limit=4)
     with django_capture_on_commit_callbacks(execute=False) as continued:
         evaluation_chunk_run(run_id=run.pk, chunk=0)
-    assert ItemPrediction.objects.filter(run=run).count() == 1, "one batch (one prompt), then the budget is spent"
+    assert ItemPrediction.objects.filter(run=run).count() == 1, "one batch, then the budget is spent"
     assert len(continued) == 1
     for _ in range(3):
         evaluation_chunk_run(run_id=run.pk, chunk=0)
