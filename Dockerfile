@@ -27,6 +27,7 @@ COPY arena arena
 COPY leaderboard leaderboard
 COPY portal portal
 COPY evaluation evaluation
+COPY moderation moderation
 COPY templates templates
 COPY static static
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -13,12 +12,18 @@ from ninja import File, Form, Router, Schema, Status, UploadedFile
 from ninja.decorators import decorate_view
 from pydantic import WithJsonSchema
 
-from arena import selectors, services
+from arena import sanctions, selectors, services
 from arena.identity import ip_hash_get, rate_client_get, voter_id_get
 from arena.media import ACCEPTED_IMAGE_FORMATS, image_asset_create, media_asset_read
-from arena.models import Battle, MediaAsset
+from arena.models import Battle, MediaAsset, Report
 from arena.signals import RatingChange, VoteReveal
 from arena.versions import MODELS
+from arena.visibility import (
+    attachment_readable_get,
+    battle_readable_check,
+    battle_readable_get,
+    session_voter_id,
+)
 from core.api import ErrorOut
 from core.errors import NotFound
 from core.guards import csrf_require, upload_size_check
@@ -97,10 +102,16 @@ def _battle_created(battle: Battle) -> dict[str, Any]:
 
 
 def _battle_seen(request: HttpRequest, battle_id: uuid.UUID) -> dict[str, Any]:
-    """The battle as the requesting session's voter may see it."""
-    return selectors.battle_payload(
-        battle=selectors.battle_get(battle_id=battle_id), viewer_id=voter_id_get(request=request)
-    )
+    """The battle as the requesting session's voter may see it (arena.visibility: 404 if they may not)."""
+    viewer_id = voter_id_get(request=request)
+    battle = battle_readable_get(battle_id=battle_id, viewer_id=viewer_id, user=request.user)
+    return selectors.battle_payload(battle=battle, viewer_id=viewer_id)
+
+
+def _battle_reader_require(request: HttpRequest, battle_id: uuid.UUID) -> None:
+    """Before acting: one who may not read the battle hears 404, as for an unknown one (not the 403
+    that would tell them it exists)."""
+    battle_readable_check(battle_id=battle_id, viewer_id=voter_id_get(request=request), user=request.user)
 
 
 def _reveal(reveal: VoteReveal | None) -> dict[str, RatingChange] | None:
@@ -150,7 +161,7 @@ def battle_create(
 @router.get(
     "/battles/{uuid:battle_id}",
     response={200: dict[str, Any], 404: ErrorOut},
-    summary="A battle's state, for anyone with its id; only its creator may act on it",
+    summary="A battle's state: its creator's before the vote, shared after it (unless hidden)",
 )
 def battle_detail(request: HttpRequest, battle_id: uuid.UUID) -> dict[str, Any]:
     return _battle_seen(request, battle_id)
@@ -167,6 +178,7 @@ def battle_detail(request: HttpRequest, battle_id: uuid.UUID) -> dict[str, Any]:
         413: ErrorOut,
         415: ErrorOut,
         429: ErrorOut,
+        503: ErrorOut,
     },
     summary="Ask the same pair a follow-up question",
     openapi_extra=_PROMPT_FORM_DOC,
@@ -179,6 +191,7 @@ def battle_turn_create(
 ) -> Status[dict[str, Any]]:
     csrf_require(request=request)
     request_rate_limit_check(request=request, scope="turn", client=rate_client_get(request=request))
+    _battle_reader_require(request, battle_id)
     services.turn_append(
         battle_id=battle_id,
         voter_id=voter_id_get(request=request),
@@ -196,6 +209,7 @@ def battle_turn_create(
 def battle_vote(request: HttpRequest, battle_id: uuid.UUID, payload: VoteIn) -> dict[str, Any]:
     csrf_require(request=request)
     request_rate_limit_check(request=request, scope="vote", client=rate_client_get(request=request))
+    _battle_reader_require(request, battle_id)
     result = services.vote_cast(
         battle_id=battle_id,
         voter_id=voter_id_get(request=request),
@@ -217,33 +231,80 @@ def battle_vote(request: HttpRequest, battle_id: uuid.UUID, payload: VoteIn) -> 
 )
 def battle_abandon(request: HttpRequest, battle_id: uuid.UUID) -> dict[str, Any]:
     csrf_require(request=request)
+    _battle_reader_require(request, battle_id)
     services.battle_abandon(battle_id=battle_id, voter_id=voter_id_get(request=request))
     return _battle_seen(request, battle_id)
 
 
 @router.post(
     "/battles/{uuid:battle_id}/retry",
-    response={201: BattleCreatedOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut, 503: ErrorOut},
-    summary="Put the same prompt to a new pair (the original, unless voted on, is abandoned)",
+    response={
+        201: BattleCreatedOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        429: ErrorOut,
+        503: ErrorOut,
+    },
+    summary="Put the same prompt to a new pair (the original is abandoned; a voted battle cannot be retried)",
 )
 def battle_retry(request: HttpRequest, battle_id: uuid.UUID) -> Status[dict[str, Any]]:
     csrf_require(request=request)
     # A new pair answers: as dear as a new battle, and counted with them.
     request_rate_limit_check(request=request, scope="battle", client=rate_client_get(request=request))
+    _battle_reader_require(request, battle_id)
     battle = services.battle_retry(
         battle_id=battle_id, voter_id=voter_id_get(request=request), ip_hash=ip_hash_get(request=request)
     )
     return Status(201, _battle_created(battle))
 
 
-@router.get("/images/{sha256}", summary="An uploaded image", response={200: None, 404: ErrorOut})
-def image_get(request: HttpRequest, sha256: str) -> HttpResponse:
-    is_digest = re.fullmatch(r"[0-9a-f]{64}", sha256) is not None
-    asset = (
-        MediaAsset.objects.filter(sha256=sha256, kind=MediaAsset.Kind.IMAGE).first() if is_digest else None
+class ReportIn(Schema):
+    # A plain string in the schema's enum: the service refuses another value in a sentence (400).
+    reason: Annotated[str, WithJsonSchema({"type": "string", "enum": list(Report.Reason.values)})]
+    details: Annotated[
+        str, WithJsonSchema({"type": "string", "maxLength": sanctions.REPORT_DETAILS_MAX_CHARS})
+    ] = ""
+
+
+class ReportOut(Schema):
+    id: int
+    detail: str
+
+
+@router.post(
+    "/battles/{uuid:battle_id}/report",
+    response={201: ReportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 429: ErrorOut},
+    summary="Report a battle to the moderators (harmful content, personal data, a revealed model ...)",
+)
+def battle_report(request: HttpRequest, battle_id: uuid.UUID, payload: ReportIn) -> Status[dict[str, Any]]:
+    csrf_require(request=request)
+    request_rate_limit_check(request=request, scope="report", client=rate_client_get(request=request))
+    report = sanctions.report_create(
+        battle_id=battle_id,
+        reporter_id=voter_id_get(request=request),
+        reason=payload.reason,
+        details=payload.details,
     )
-    if asset is None:
-        raise NotFound("There is no such image.")
+    return Status(201, {"id": report.pk, "detail": "Thank you: the moderators will look at this battle."})
+
+
+@router.get(
+    "/attachments/{public_id}",
+    summary="An image of a battle, to those who may read the battle",
+    response={200: None, 404: ErrorOut},
+)
+def attachment_get(request: HttpRequest, public_id: str) -> HttpResponse:
+    try:
+        name = uuid.UUID(public_id)
+    except ValueError:
+        raise NotFound("There is no such image.") from None
+    attachment = attachment_readable_get(
+        public_id=name, viewer_id=session_voter_id(session=request.session), user=request.user
+    )
+    asset = attachment.asset
     response = HttpResponse(media_asset_read(asset=asset), content_type=asset.mime_type)
-    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    # Only the viewer's own browser keeps it: who may see it depends on the session (and a moderator
+    # may hide its battle later), so no shared cache may.
+    response["Cache-Control"] = "private, max-age=3600"
     return response

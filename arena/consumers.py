@@ -14,15 +14,27 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from arena.answers import answer_stream_key
-from arena.models import Battle, Response, Side
+from arena.models import Response, Side
+from arena.visibility import battle_readable_check, session_voter_id
 from arena.waiting import waiting_places_of_battle
+from core.errors import NotFound
 from core.realtime import GroupStreamConsumer, battle_group
 from workers.streaming import stream_state_get
 
 
 @database_sync_to_async
-def _battle_exists(battle_id: uuid.UUID) -> bool:
-    return Battle.objects.filter(pk=battle_id).exists()
+def _battle_readable(battle_id: uuid.UUID, scope: dict[str, Any]) -> bool:
+    """Whether the socket's session may read the battle (arena.visibility): its creator's before the
+    vote, anyone's after it unless hidden; staff and moderators always."""
+    try:
+        battle_readable_check(
+            battle_id=battle_id,
+            viewer_id=session_voter_id(session=scope.get("session")),
+            user=scope.get("user"),
+        )
+    except NotFound:
+        return False
+    return True
 
 
 @database_sync_to_async
@@ -60,7 +72,8 @@ class BattleConsumer(GroupStreamConsumer):
             battle_id = uuid.UUID(self.scope["url_route"]["kwargs"]["battle_id"])
         except ValueError:
             return None
-        if not await _battle_exists(battle_id):
+        # Refused as an unknown battle would be: the socket tells nothing about whether it exists.
+        if not await _battle_readable(battle_id, self.scope):
             return None
         self.battle_id = battle_id
         return battle_group(battle_id=battle_id)

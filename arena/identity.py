@@ -12,7 +12,8 @@ from django.http import HttpRequest
 
 from core.client_ip import request_client_ip
 
-_SESSION_KEY = "arena_voter_id"
+VOTER_SESSION_KEY = "arena_voter_id"
+_SESSION_KEY = VOTER_SESSION_KEY
 
 
 def voter_id_get(*, request: HttpRequest) -> str:

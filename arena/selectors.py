@@ -128,8 +128,9 @@ def _response_payload(response: Response) -> dict[str, Any]:
 
 
 def battle_payload(*, battle: Battle, viewer_id: str | None) -> dict[str, Any]:
-    """The state of a battle as `viewer_id` (a voter id) may see it: anyone with the link reads it, only
-    its creator may act on it; `models` stays null until the vote."""
+    """The state of a battle as `viewer_id` (a voter id) sees it, once arena.visibility let them read
+    it: only its creator may act on it; `models` stays null until the vote. An erased battle (its
+    prompts and images removed: arena.retention) says so in `erased`."""
     state = battle_state(battle=battle)
     vote = _vote_of(battle)
     turns = list(battle.turns.all())
@@ -148,7 +149,7 @@ def battle_payload(*, battle: Battle, viewer_id: str | None) -> dict[str, Any]:
                 "prompt": turn.prompt,
                 "image_url": next(
                     (
-                        f"/api/v1/images/{link.asset.sha256}"
+                        f"/api/v1/attachments/{link.public_id}"
                         for link in turn.turnattachment_set.all()
                         if link.asset.kind == "image"
                     ),
@@ -160,6 +161,7 @@ def battle_payload(*, battle: Battle, viewer_id: str | None) -> dict[str, Any]:
             }
             for turn in turns
         ],
+        "erased": battle.erased_at is not None,
         "vote": {"winner": vote.winner} if vote else None,
         "models": ({"a": model_public(battle.model_a), "b": model_public(battle.model_b)} if vote else None),
     }

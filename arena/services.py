@@ -8,15 +8,19 @@ import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from arena import signals
 from arena.answers import ABANDONED_FAILURE, responses_enqueue
+from arena.content_filters import REASON_MAX, text_moderate
+from arena.integrity import vote_exclusions
 from arena.models import (
     Battle,
     Exclusion,
@@ -50,6 +54,20 @@ def _prompt_clean(prompt: str) -> str:
     return prompt
 
 
+PROMPT_REFUSED = "This prompt was refused by the content check; please rephrase it."
+
+
+def _prompt_screen(*, prompt: str, label: str = "") -> list[str]:
+    """The battle flags a prompt earns (README "Content filters"); InvalidInput when it is blocked.
+
+    Asked before any transaction: an external classifier may take up to its timeout.
+    """
+    verdict = text_moderate(text=prompt)
+    if verdict.action == "block":
+        raise InvalidInput(PROMPT_REFUSED)
+    return [f"{label}{reason}"[:REASON_MAX] for reason in verdict.reasons] if verdict.action == "flag" else []
+
+
 def _turn_create(*, battle: Battle, index: int, prompt: str, attachments: Sequence[MediaAsset]) -> Turn:
     turn = Turn.objects.create(battle=battle, index=index, prompt=prompt)
     TurnAttachment.objects.bulk_create(
@@ -71,12 +89,18 @@ def battle_create(
 ) -> Battle:
     """Draw a pair able to read the prompt and start both answers."""
     prompt = _prompt_clean(prompt)
+    flags = _prompt_screen(prompt=prompt)
     modalities = {"text", *(asset.kind for asset in attachments)}
     candidates = list(Model.objects.filter(status=Model.Status.ACTIVE))
     model_a, model_b = pair_draw(candidates=candidates, modalities=modalities)
     with transaction.atomic():
         battle = Battle.objects.create(
-            model_a=model_a, model_b=model_b, creator_id=creator_id, ip_hash=ip_hash, retry_of=retry_of
+            model_a=model_a,
+            model_b=model_b,
+            creator_id=creator_id,
+            ip_hash=ip_hash,
+            retry_of=retry_of,
+            flags=flags,
         )
         _turn_create(battle=battle, index=0, prompt=prompt, attachments=attachments)
         transaction.on_commit(battle_started_count)
@@ -101,12 +125,13 @@ def _battle_named_create(
     ip_hash: str,
 ) -> Battle:
     prompt = _prompt_clean(prompt)
+    flags = _prompt_screen(prompt=prompt)
     modalities = {"text", *(asset.kind for asset in attachments)}
     for model in {model_a.pk: model_a, model_b.pk: model_b}.values():
         _model_reads_check(model=model, modalities=modalities)
     with transaction.atomic():
         battle = Battle.objects.create(
-            mode=mode, model_a=model_a, model_b=model_b, creator_id=creator_id, ip_hash=ip_hash
+            mode=mode, model_a=model_a, model_b=model_b, creator_id=creator_id, ip_hash=ip_hash, flags=flags
         )
         _turn_create(battle=battle, index=0, prompt=prompt, attachments=attachments)
     return battle
@@ -201,12 +226,15 @@ def turn_append(
 ) -> Turn:
     """A follow-up question to the same pair."""
     prompt = _prompt_clean(prompt)
+    flags = _prompt_screen(prompt=prompt, label="follow-up: ")
     with transaction.atomic():
         battle = _battle_locked(battle_id=battle_id, voter_id=voter_id)
         if battle.abandoned_at is not None:
             raise Conflict(ABANDONED_CONFLICT)
         if Vote.objects.filter(battle=battle).exists():
             raise Conflict("This battle has been voted on; start a new round to ask more.")
+        if battle.erased_at is not None:
+            raise Conflict("This battle's conversation was erased; start a new round to ask more.")
         latest = _latest_responses_check(battle=battle, action="ask a follow-up")
         if latest + 1 >= settings.ARENA_MAX_TURNS:
             if battle.mode == Battle.Mode.DIRECT:
@@ -216,6 +244,12 @@ def turn_append(
             raise Conflict(
                 f"This battle has reached its limit of {settings.ARENA_MAX_TURNS} turns. Please vote."
             )
+        added = [flag for flag in flags if flag not in battle.flags]
+        if added:
+            # New reasons put a battle a moderator already reviewed back in the queue.
+            battle.flags = [*battle.flags, *added]
+            battle.flags_reviewed_at = None
+            battle.save(update_fields=["flags", "flags_reviewed_at"])
         return _turn_create(battle=battle, index=latest + 1, prompt=prompt, attachments=attachments)
 
 
@@ -231,6 +265,8 @@ def vote_cast(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str, winner
 
     The receivers run in the vote's transaction: what they move (the online Elo, the vote's
     categories) commits with the vote or not at all, and what they return is shown in the reveal.
+    Whether it counts is `arena.integrity.vote_exclusions`' rule: an excluded vote is stored with
+    its reasons (is_valid False) and moves no count or rating.
     """
     if winner not in Winner.values:
         choices = ", ".join(f'"{value}"' for value in Winner.values)
@@ -244,8 +280,18 @@ def vote_cast(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str, winner
         if battle.mode == Battle.Mode.DIRECT:
             raise Conflict("A direct chat has one model, so there is nothing to vote on.")
         _latest_responses_check(battle=battle, action="vote")
+        now = timezone.now()
+        # Stored either way; the voter sees the same reveal, never why a vote did not count.
+        exclusions = vote_exclusions(battle=battle, voter_id=voter_id, ip_hash=ip_hash, now=now)
         vote = Vote.objects.create(
-            battle=battle, winner=winner, voter_id=voter_id, ip_hash=ip_hash, anony=not battle.named
+            battle=battle,
+            winner=winner,
+            voter_id=voter_id,
+            ip_hash=ip_hash,
+            anony=not battle.named,
+            is_valid=not exclusions,
+            exclusions=exclusions,
+            created_at=now,
         )
         answers = signals.vote_cast.send(sender=Vote, vote=vote, battle=battle)
         transaction.on_commit(partial(vote_cast_count, winner=winner))
@@ -256,8 +302,8 @@ def vote_cast(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str, winner
     return VoteResult(battle=battle, vote=vote, reveals=reveals)
 
 
-def vote_invalidate(*, vote_id: int, reason: str = "") -> bool:
-    """Mark a vote invalid (moderation); returns False when it already was.
+def vote_invalidate(*, vote_id: int, reason: str = "", exclusion: str = Exclusion.INVALIDATED) -> bool:
+    """Mark a vote invalid (moderation) for `exclusion`; returns False when it already was.
 
     The layers above hear of it in the same transaction (`arena.signals.vote_invalidated`, with
     `reason`), so what they count drops the vote with it or not at all. The vote row stays.
@@ -271,10 +317,65 @@ def vote_invalidate(*, vote_id: int, reason: str = "") -> bool:
         if not vote.is_valid:
             return False
         vote.is_valid = False
-        vote.exclusions = [*vote.exclusions, Exclusion.INVALIDATED]
+        vote.exclusions = [*vote.exclusions, exclusion]
         Vote.objects.filter(pk=vote.pk).update(is_valid=False, exclusions=vote.exclusions)
         signals.vote_invalidated.send(sender=Vote, vote=vote, battle=vote.battle, reason=reason)
     return True
+
+
+def _votes_matching(
+    *, voter_id: str | None, ip_hash: str | None, since: datetime | None, until: datetime | None
+) -> QuerySet[Vote]:
+    """The counted votes of one voter or one hashed address cast in [since, until)."""
+    voter_id = (voter_id or "").strip() or None
+    ip_hash = (ip_hash or "").strip() or None
+    if (voter_id is None) == (ip_hash is None):
+        raise InvalidInput("Name either a voter or a hashed address, not both and not neither.")
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput("The time range is empty: its start must come before its end.")
+    votes = Vote.objects.filter(is_valid=True)
+    votes = votes.filter(voter_id=voter_id) if voter_id is not None else votes.filter(ip_hash=ip_hash)
+    if since is not None:
+        votes = votes.filter(created_at__gte=since)
+    if until is not None:
+        votes = votes.filter(created_at__lt=until)
+    return votes
+
+
+def votes_matching_count(
+    *,
+    voter_id: str | None = None,
+    ip_hash: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """How many counted votes `votes_invalidate` with the same arguments would take out."""
+    return _votes_matching(voter_id=voter_id, ip_hash=ip_hash, since=since, until=until).count()
+
+
+def votes_invalidate(
+    *,
+    voter_id: str | None = None,
+    ip_hash: str | None = None,
+    since: datetime | None,
+    until: datetime | None,
+    reason: str,
+) -> list[int]:
+    """Invalidate every counted vote of one voter (`voter_id`) or one hashed address (`ip_hash`)
+    cast in [since, until) (None: unbounded); returns their ids.
+
+    All or none, each through `vote_invalidate`, so the counts drop exactly as for one vote.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Please say why: invalidating votes in bulk needs a reason.")
+    with transaction.atomic():
+        ids = list(
+            _votes_matching(voter_id=voter_id, ip_hash=ip_hash, since=since, until=until)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        return [vote_id for vote_id in ids if vote_invalidate(vote_id=vote_id, reason=reason)]
 
 
 def _sent_logged(future: Future[None]) -> None:
@@ -346,7 +447,8 @@ def battle_abandon(*, battle_id: uuid.UUID | str, voter_id: str) -> Battle:
 
 def battle_retry(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str) -> Battle:
     """The same first prompt and attachments, put to a freshly drawn pair. The original battle is
-    abandoned with it (unless voted on), so that its answers stop taking workers."""
+    abandoned with it, so that its answers stop taking workers and it takes no vote; a battle that
+    has a vote cannot be retried."""
     with transaction.atomic():
         battle = _battle_locked(
             battle_id=battle_id,
@@ -355,13 +457,20 @@ def battle_retry(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str) -> 
         )
         if battle.named:
             raise Conflict("Only a blind battle can be retried with a new pair; pick the models again.")
+        if battle.erased_at is not None:
+            # arena.retention emptied its prompt and removed its images: there is nothing to ask again.
+            raise Conflict("This battle's prompt was erased, so it cannot be retried; start a new round.")
         first = battle.turns.order_by("index").first()
         assert first is not None
         attachments = [
             link.asset for link in TurnAttachment.objects.filter(turn=first).select_related("asset")
         ]
+        # One prompt, one counted vote: a voted battle keeps its vote, and the original of a retry
+        # is abandoned, so it takes none (arena.integrity's "retried" covers any other path).
+        if Vote.objects.filter(battle=battle).exists():
+            raise Conflict("This battle has a vote, so it can no longer be retried; start a new round.")
         # In the same transaction: when no new pair can be drawn, the original stays as it was.
-        if battle.abandoned_at is None and not Vote.objects.filter(battle=battle).exists():
+        if battle.abandoned_at is None:
             _battle_abandon_locked(battle=battle)
         return battle_create(
             prompt=first.prompt,

@@ -1,4 +1,4 @@
-"""Celery tasks of the arena: thin wrappers around the answer service."""
+"""Celery tasks of the arena: thin wrappers around its services."""
 
 from __future__ import annotations
 
@@ -17,3 +17,10 @@ def responses_expire_stale() -> int:
     from arena.answers import responses_expire_stale as expire
 
     return expire()
+
+
+@app.task(name="arena.retention_sweep", ignore_result=True)
+def retention_sweep() -> int:
+    from arena.retention import retention_sweep as sweep
+
+    return sweep()

@@ -5,9 +5,11 @@ import uuid
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_cache_control
 
 from arena.media import ACCEPTED_IMAGE_FORMATS
-from arena.selectors import battle_get
+from arena.models import Report
+from arena.visibility import battle_readable_check, session_voter_id
 from core.errors import NotFound
 from core.http import cached_read
 
@@ -21,6 +23,7 @@ def _battle_page_render(request: HttpRequest) -> HttpResponse:
             "max_upload_bytes": settings.ARENA_MAX_UPLOAD_BYTES,
             "accepted_types": ",".join(ACCEPTED_IMAGE_FORMATS.values()),
             "slow_notice_s": settings.ARENA_SLOW_NOTICE_S,
+            "report_reasons": Report.Reason.choices,
         },
     )
 
@@ -33,12 +36,16 @@ def battle_page(request: HttpRequest) -> HttpResponse:
 
 
 # The same page again: the script reads the battle's id from the address and asks the API for the
-# battle, so the HTML names nothing about it and can be shared. Only 200s are kept: an unknown id is
-# asked again each time, and a kept page of a battle deleted since hears 404 from the API and says so.
-@cached_read(anonymous_only=True)
+# battle, so the HTML names nothing about it. It answers only those who may read the battle (its creator
+# before the vote, anyone after it: arena.visibility), others hearing 404 as for an unknown id; so the
+# answer depends on the session, and no shared cache keeps it.
 def battle_permalink_page(request: HttpRequest, battle_id: uuid.UUID) -> HttpResponse:
     try:
-        battle_get(battle_id=battle_id)
+        battle_readable_check(
+            battle_id=battle_id, viewer_id=session_voter_id(session=request.session), user=request.user
+        )
     except NotFound as error:
         raise Http404(error.message) from None
-    return _battle_page_render(request)
+    response = _battle_page_render(request)
+    patch_cache_control(response, private=True)
+    return response

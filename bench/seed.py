@@ -82,7 +82,8 @@ def battles_finished_create(*, owners: list[tuple[str, str]], rng: random.Random
     from arena.models import Battle, Response, Side, Turn
 
     models = _models()
-    now = timezone.now()
+    # A minute ago: the answers finished well before anyone votes (arena.integrity's minimum time).
+    now = timezone.now() - timedelta(minutes=1)
     hashes: dict[str, str] = {}
     battles = []
     for voter_id, address in owners:
@@ -101,10 +102,14 @@ def battles_finished_create(*, owners: list[tuple[str, str]], rng: random.Random
     text = "This is a scripted answer, not a model's. It streams chunk by chunk at its configured pace."
     with transaction.atomic():
         Battle.objects.bulk_create(battles, batch_size=2000)
+        # Numbered: each prompt asked once, as the duplicate-prompt cap (arena.integrity) expects.
         turns = Turn.objects.bulk_create(
-            (Turn(battle=battle, index=0, prompt=rng.choice(PROMPTS)) for battle in battles), batch_size=2000
+            (
+                Turn(battle=battle, index=0, prompt=f"{rng.choice(PROMPTS)} (#{number})")
+                for number, battle in enumerate(battles)
+            ),
+            batch_size=2000,
         )
-        # queued_at is auto_now_add (now); the rest of each answer's timeline follows it.
         Response.objects.bulk_create(
             (
                 Response(
@@ -123,6 +128,8 @@ def battles_finished_create(*, owners: list[tuple[str, str]], rng: random.Random
             ),
             batch_size=4000,
         )
+        # queued_at is auto_now_add: set back to the start of the timeline above.
+        Response.objects.filter(turn__in=turns).update(queued_at=now)
     return [str(battle.id) for battle in battles]
 
 
@@ -159,15 +166,15 @@ def votes_cast(*, count: int, seed: int) -> dict[str, Any]:
     from leaderboard.boards.arena.services import snapshot_compute
 
     rng = random.Random(seed)
-    voter_id, address = uuid.uuid4().hex, "10.255.255.1"
-    ids = battles_finished_create(owners=[(voter_id, address)] * count, rng=rng)
+    # One voter per vote, each from its own address: a board of many people, under every vote rule.
+    owners = [(uuid.uuid4().hex, f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}") for n in range(count)]
+    ids = battles_finished_create(owners=owners, rng=rng)
     winners = ("model_a", "model_b", "tie", "tie (bothbad)")
-    ip_hash = _ip_hash(address)
-    for battle_id in ids:
+    for battle_id, (voter_id, address) in zip(ids, owners, strict=True):
         vote_cast(
             battle_id=battle_id,
             voter_id=voter_id,
-            ip_hash=ip_hash,
+            ip_hash=_ip_hash(address),
             winner=rng.choices(winners, (45, 40, 10, 5))[0],
         )
     snapshot = snapshot_compute()

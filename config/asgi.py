@@ -17,9 +17,9 @@ from django.core.asgi import get_asgi_application
 
 django_http = get_asgi_application()
 
+from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from arena.routing import websocket_urlpatterns as arena_ws  # noqa: E402
@@ -65,8 +65,9 @@ application = ProtocolTypeRouter(
         "http": _with_playground(site_http, settings.PLAYGROUND_UPSTREAM)
         if settings.PLAYGROUND_UPSTREAM
         else site_http,
+        # The session and the signed-in user in the scope: a battle's stream is for its readers only.
         "websocket": AllowedHostsOriginValidator(
-            SessionMiddlewareStack(URLRouter(arena_ws + leaderboard_ws + submissions_ws + evaluation_ws))
+            AuthMiddlewareStack(URLRouter(arena_ws + leaderboard_ws + submissions_ws + evaluation_ws))
         ),
         "lifespan": lifespan,
     }

@@ -175,6 +175,8 @@ MIDDLEWARE = [
     # First to answer: a foreign Host is refused before anything can render a page for it (DNS rebinding).
     "core.middleware.ForeignHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Every response below gets the Content-Security-Policy (core.csp), the error answers included.
+    "core.csp.SiteCSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # Inside CORS, so that API errors carry the CORS headers too.
     "core.middleware.ApiErrorMiddleware",
@@ -183,6 +185,8 @@ MIDDLEWARE = [
     # Before the session, CSRF and any view: a malformed or oversized body, or a NUL in any text, is a
     # 4xx with a sentence before any work (README "Hostile input").
     "core.hostile_input.HostileInputMiddleware",
+    # A cookie-authenticated API write must name this site as its Origin (or Referer), over http too.
+    "core.origin_check.OriginCheckMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Inside WhiteNoise, which serves static files precompressed (brotli, gzip) before this is reached.
     "core.middleware.TextGZipMiddleware",
@@ -290,19 +294,58 @@ CHANNEL_LAYERS = {
 # Sessions are read from the cache (written to both; the database alone while the cache is down):
 # telling a signed-in user from an anonymous visitor, which every cached page does, costs no query.
 SESSION_ENGINE = "core.sessions"
+# Cookies (SECURITY.md "Cookies and HSTS"): neither is readable by scripts (pages get the CSRF token
+# from the form or GET /api/v1/session), and neither is sent with another site's subrequests or posts.
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
 # Behind the TLS-terminating proxy (deploy/Caddyfile), which sets X-Forwarded-Proto itself (a
 # client's own value never reaches us): cookies travel over HTTPS only and browsers are told to keep
 # to HTTPS (HSTS). Off by default, so that `make run` over plain http keeps its cookies. The proxy
 # redirects http to https; Django never does (behind a proxy speaking http to it, that would loop).
-DJANGO_HTTPS = env.bool("DJANGO_HTTPS", default=False)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if DJANGO_HTTPS else None
-SESSION_COOKIE_SECURE = DJANGO_HTTPS
-CSRF_COOKIE_SECURE = DJANGO_HTTPS
-SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=365 * 24 * 3600) if DJANGO_HTTPS else 0
-SECURE_HSTS_INCLUDE_SUBDOMAINS = DJANGO_HTTPS and env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# DJANGO_HTTPS is its older name, still read where DJANGO_SECURE is unset.
+DJANGO_SECURE = env.bool("DJANGO_SECURE", default=env.bool("DJANGO_HTTPS", default=False))
+DJANGO_HTTPS = DJANGO_SECURE
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if DJANGO_SECURE else None
+SESSION_COOKIE_SECURE = DJANGO_SECURE
+CSRF_COOKIE_SECURE = DJANGO_SECURE
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=365 * 24 * 3600) if DJANGO_SECURE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = DJANGO_SECURE and env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_SSL_REDIRECT = False
+# Clickjacking: no page may be framed, by any site (the CSP's frame-ancestors says the same to newer
+# browsers). Django's defaults, stated: MIME sniffing off, and the full Referer only to this origin.
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# The Content-Security-Policy of every response Django sends (django-csp; core.csp adds the page's own
+# ws:// or wss:// origin to connect-src). No inline script or style anywhere: the templates load
+# static files and pass data in data-* attributes or <script type="application/json"> blocks, which
+# are never run. The one exception is the charts page's inline styles (plotly.js; core.csp). The
+# hash admits the <style> block of templates/500.html and 503.html, which load no static file on
+# purpose (tests/core/test_csp.py checks it still matches them). The playground sends its own policy.
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'sha256-3efHc0YKTq2zDguD5yrOAOsw6tH91o2ayQG5WgXVdME='"],
+        # data: and blob: images never leave the browser (blob: is the picked image's preview).
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "media-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "frame-src": ["'none'"],
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "upgrade-insecure-requests": DJANGO_SECURE,
+    },
+}
 
 # Client addresses and rate limits (README "Rate limits and client addresses"). The proxies whose
 # X-Forwarded-For is believed (core.client_ip): addresses or networks, or "*" for any peer (a web
@@ -365,7 +408,7 @@ ACCOUNT_EMAIL_VERIFICATION = env.choice(
     "ACCOUNT_EMAIL_VERIFICATION", default="OPTIONAL", choices=("OPTIONAL", "MANDATORY", "NONE")
 ).lower()
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Arena Hub] "
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if DJANGO_HTTPS else "http"
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if DJANGO_SECURE else "http"
 # The reset page does not say whether an address has an account (no mail is sent for an unknown one).
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_PREVENT_ENUMERATION = True
@@ -381,6 +424,11 @@ if ACCOUNT_LOGIN_FAILED_LIMIT < 1 or ACCOUNT_LOGIN_FAILED_WINDOW_S < 1:
     )
 ACCOUNT_RATE_LIMITS = {
     "login_failed": f"10/m/ip,{ACCOUNT_LOGIN_FAILED_LIMIT}/{ACCOUNT_LOGIN_FAILED_WINDOW_S}s/key",
+    # Every sign-in and sign-up form sent from one address, failed or not (a 429 page past them): enough
+    # for a classroom behind one NAT, too few for a script making accounts. The rest are allauth's own.
+    "login": "30/m/ip",
+    "signup": "10/m/ip,60/h/ip",
+    "reset_password": "20/m/ip,5/m/key",
 }
 
 # Mail (address confirmations, password resets): printed by the web process by default; "file" writes
@@ -454,8 +502,33 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = ARENA_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = ARENA_MAX_UPLOAD_BYTES + 1024 * 1024
 ARENA_MAX_IMAGE_PIXELS = env.int("ARENA_MAX_IMAGE_PIXELS", default=40_000_000)
 ARENA_IMAGE_MAX_SIDE = env.int("ARENA_IMAGE_MAX_SIDE", default=1024)
+# Banned images (arena.BannedImage): an upload within this many bits of a banned one's perceptual hash
+# (pHash, 64 bits) is refused as a near copy; -1 checks exact copies only.
+ARENA_IMAGE_BAN_DISTANCE = env.int("ARENA_IMAGE_BAN_DISTANCE", default=6)
+# An image classifier: the dotted path of a callable `(PIL.Image.Image) -> str | None` returning the reason to
+# refuse an upload, or None. Off when empty. When it raises, the upload is let through unless FAIL_CLOSED.
+ARENA_IMAGE_CLASSIFIER = env.str("ARENA_IMAGE_CLASSIFIER", default="")
+ARENA_IMAGE_CLASSIFIER_FAIL_CLOSED = env.bool("ARENA_IMAGE_CLASSIFIER_FAIL_CLOSED", default=False)
+# Data retention (arena.retention): prompts and images of battles older than this many days are erased
+# by an hourly sweep; votes and counts stay. 0 keeps them forever.
+ARENA_RETENTION_DAYS = env.int("ARENA_RETENTION_DAYS", default=0)
+# The sweep keeps the answers unless set (an erase on request always removes them: they may quote the prompt).
+ARENA_RETENTION_ERASE_ANSWERS = env.bool("ARENA_RETENTION_ERASE_ANSWERS", default=False)
 ARENA_MAX_TURNS = env.int("ARENA_MAX_TURNS", default=3)
 ARENA_MAX_PROMPT_CHARS = env.int("ARENA_MAX_PROMPT_CHARS", default=4000)
+# Which votes count (arena.integrity, README "Which votes count"); every vote is stored either way.
+# A voter's counted votes in any 24 hours (0: no cap); the seconds a vote must come after the latest
+# answers finished (bots vote at once; 0: off); how many counted votes one normalised prompt (with its
+# images) may have; words that, in an answer, name a model beside the registered names and built-in list.
+ARENA_VOTE_DAILY_CAP = env.int("ARENA_VOTE_DAILY_CAP", default=200)
+ARENA_VOTE_MIN_SECONDS = env.float("ARENA_VOTE_MIN_SECONDS", default=3.0)
+ARENA_PROMPT_COUNT_CAP = env.int("ARENA_PROMPT_COUNT_CAP", default=50)
+ARENA_IDENTITY_WORDS_EXTRA = [
+    word.strip() for word in env.list("ARENA_IDENTITY_WORDS_EXTRA", default=[]) if word.strip()
+]
+for _name in ("ARENA_VOTE_DAILY_CAP", "ARENA_VOTE_MIN_SECONDS", "ARENA_PROMPT_COUNT_CAP"):
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} must be 0 (off) or more.")
 ARENA_MAX_NEW_TOKENS = env.int("ARENA_MAX_NEW_TOKENS", default=256)
 ARENA_TEMPERATURE = env.float("ARENA_TEMPERATURE", default=0.7)
 ARENA_TOP_P = env.float("ARENA_TOP_P", default=1.0)
@@ -529,6 +602,12 @@ LEADERBOARD_INTERVALS = env.str("LEADERBOARD_INTERVALS", default="bootstrap")
 # 100 bootstrap rounds over 50,000 battles of 50 models take about 3 s, over 20,000 about 1 s.
 LEADERBOARD_STYLE_MAX_VOTES = env.int("LEADERBOARD_STYLE_MAX_VOTES", default=20_000)
 LEADERBOARD_STYLE_INTERVAL_S = env.float("LEADERBOARD_STYLE_INTERVAL_S", default=60.0)
+# Outlier voters (README "Outlier voters", leaderboard.ratings.outliers): every SWEEP_S the counted decisive
+# votes of each voter are scored against the latest snapshot's ratings; a voter with at least MIN_VOTES of
+# them whose standardised agreement Z falls below Z is flagged for the moderators (arena.FlaggedVoter).
+LEADERBOARD_OUTLIER_SWEEP_S = env.float("LEADERBOARD_OUTLIER_SWEEP_S", default=600.0)
+LEADERBOARD_OUTLIER_MIN_VOTES = env.int("LEADERBOARD_OUTLIER_MIN_VOTES", default=20)
+LEADERBOARD_OUTLIER_Z = env.float("LEADERBOARD_OUTLIER_Z", default=-3.5)
 
 # Model submissions (README "Submitting a model"). The weekly limit counts every submission a user made
 # in the last 7 days (staff are not limited). Submitted models get slugs after a prefix per kind, so that
@@ -561,12 +640,40 @@ EVALUATION_CHUNK_ITEMS = env.int("EVALUATION_CHUNK_ITEMS", default=20)
 # A chunk's task asks new prompts for at most this long, then queues the rest of its chunk as a new task:
 # with an item's 120 s limit on top, no task reaches CELERY_TASK_SOFT_TIME_LIMIT.
 EVALUATION_CHUNK_BUDGET_S = env.float("EVALUATION_CHUNK_BUDGET_S", default=45.0)
+# Prompts sent to a model in one batch where its adapter can (the transformers one, greedy): those of this
+# many consecutive items of a chunk that share a recipe, at most EVALUATION_BATCH_PROMPTS at once. Fixed
+# by item index, so a resumed run batches as the first did (evaluation.runs.asks_batched).
+EVALUATION_BATCH_ITEMS = env.int("EVALUATION_BATCH_ITEMS", default=4)
+EVALUATION_BATCH_PROMPTS = env.int("EVALUATION_BATCH_PROMPTS", default=16)
+# The LLM judge (evaluation.judge) for recipes that turn it on: an OpenAI-compatible base URL (".../v1"),
+# its model, and the name of the environment variable holding its key. No URL: no judge (the default).
+EVALUATION_JUDGE_URL = env.str("EVALUATION_JUDGE_URL", default="")
+EVALUATION_JUDGE_MODEL = env.str("EVALUATION_JUDGE_MODEL", default="")
+EVALUATION_JUDGE_KEY_ENV = env.str("EVALUATION_JUDGE_KEY_ENV", default="")
+EVALUATION_JUDGE_TIMEOUT_S = env.float("EVALUATION_JUDGE_TIMEOUT_S", default=30.0)
 # A finished submission enters the arena pool when staff enable it, or at once with this set.
 PORTAL_AUTO_ENABLE = env.bool("PORTAL_AUTO_ENABLE", default=False)
 # A model the portal enables is drawn this many times as often (FastChat's boost) until it has
 # ARENA_NEW_MODEL_BOOST_VOTES counted votes (each snapshot lifts the boost of those that have).
 ARENA_NEW_MODEL_BOOST = env.float("ARENA_NEW_MODEL_BOOST", default=5.0)
 ARENA_NEW_MODEL_BOOST_VOTES = env.int("ARENA_NEW_MODEL_BOOST_VOTES", default=300)
+
+# Text moderation where prompts enter (arena.content_filters, README "Content filters"): the offline word
+# and pattern lists per language ("" turns them off; a bad file stops startup), and an optional
+# OpenAI-compatible moderation endpoint. Its key is read from the environment variable named by
+# ARENA_TEXT_CLASSIFIER_KEY_ENV. While it cannot be reached, FAIL_CLOSED refuses prompts (503), else
+# they go through unchecked and each miss is logged.
+ARENA_TEXT_FILTER_RULES = env.str(
+    "ARENA_TEXT_FILTER_RULES", default=str(BASE_DIR / "arena" / "filter_rules" / "default.json")
+)
+ARENA_TEXT_CLASSIFIER_URL = env.str("ARENA_TEXT_CLASSIFIER_URL", default="").strip()
+ARENA_TEXT_CLASSIFIER_KEY_ENV = env.str("ARENA_TEXT_CLASSIFIER_KEY_ENV", default="").strip()
+ARENA_TEXT_CLASSIFIER_TIMEOUT_S = env.float("ARENA_TEXT_CLASSIFIER_TIMEOUT_S", default=3.0)
+ARENA_TEXT_CLASSIFIER_FAIL_CLOSED = env.bool("ARENA_TEXT_CLASSIFIER_FAIL_CLOSED", default=False)
+# What a prompt the classifier flags gets: "flag" (the moderators' queue) or "block" (refused).
+ARENA_TEXT_CLASSIFIER_ACTION = env.choice(
+    "ARENA_TEXT_CLASSIFIER_ACTION", default="FLAG", choices=("FLAG", "BLOCK")
+).lower()
 
 CELERY_BROKER_URL = _redis_db(REDIS_URL, REDIS_DB_OFFSET, broker=True)
 CELERY_RESULT_BACKEND = None
@@ -595,6 +702,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leaderboard.snapshot_check",
         "schedule": LEADERBOARD_SNAPSHOT_CHECK_S,
         "options": {"expires": LEADERBOARD_SNAPSHOT_CHECK_S},
+    },
+    "leaderboard-voters-outlier-sweep": {
+        "task": "leaderboard.voters_outlier_sweep",
+        "schedule": LEADERBOARD_OUTLIER_SWEEP_S,
+        "options": {"expires": LEADERBOARD_OUTLIER_SWEEP_S},
+    },
+    # Erases what ARENA_RETENTION_DAYS no longer keeps (nothing when it is 0); hourly, so a day's battles
+    # go within an hour of their time.
+    "arena-retention-sweep": {
+        "task": "arena.retention_sweep",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
     },
 }
 
@@ -629,17 +748,6 @@ LOGGING = {
     },
 }
 
-# Prompts sent to a model in one batch where its adapter can (the transformers one, greedy): those of this
-# many consecutive items of a chunk that share a recipe, at most EVALUATION_BATCH_PROMPTS at once. Fixed
-# by item index, so a resumed run batches as the first did (evaluation.runs.asks_batched).
-EVALUATION_BATCH_ITEMS = env.int("EVALUATION_BATCH_ITEMS", default=4)
-EVALUATION_BATCH_PROMPTS = env.int("EVALUATION_BATCH_PROMPTS", default=16)
-# The LLM judge (evaluation.judge) for recipes that turn it on: an OpenAI-compatible base URL (".../v1"),
-# its model, and the name of the environment variable holding its key. No URL: no judge (the default).
-EVALUATION_JUDGE_URL = env.str("EVALUATION_JUDGE_URL", default="")
-EVALUATION_JUDGE_MODEL = env.str("EVALUATION_JUDGE_MODEL", default="")
-EVALUATION_JUDGE_KEY_ENV = env.str("EVALUATION_JUDGE_KEY_ENV", default="")
-EVALUATION_JUDGE_TIMEOUT_S = env.float("EVALUATION_JUDGE_TIMEOUT_S", default=30.0)
 # Health and metrics (README "Health and metrics").
 # How long /readyz waits for each check (database, Redis, broker, workers) before counting it failed.
 READINESS_CHECK_TIMEOUT_S = env.float("READINESS_CHECK_TIMEOUT_S", default=2.0)

@@ -10,7 +10,12 @@ from config.api import api
 from core.health import CORE_CHECKS, healthz, readiness_view
 from core.metrics import metrics_view
 from evaluation.views import benchmarks_page, evaluation_run_action, evaluation_run_page, evaluation_runs_page
-from leaderboard.boards.arena.views import arena_board_fragment, arena_board_page, arena_charts_page
+from leaderboard.boards.arena.views import (
+    arena_board_fragment,
+    arena_board_page,
+    arena_board_without_flagged_page,
+    arena_charts_page,
+)
 from leaderboard.boards.general_level.views import (
     general_level_fragment,
     general_level_model_page,
@@ -32,6 +37,9 @@ urlpatterns = [
     path("leaderboard/", arena_board_page, name="leaderboard"),
     path("leaderboard/fragment/", arena_board_fragment, name="leaderboard-fragment"),
     path("leaderboard/charts/", arena_charts_page, name="leaderboard-charts"),
+    path(
+        "leaderboard/without-flagged/", arena_board_without_flagged_page, name="leaderboard-without-flagged"
+    ),
     path("leaderboard/general-level/", general_level_page, name="general-level"),
     path("leaderboard/general-level/fragment/", general_level_fragment, name="general-level-fragment"),
     path("leaderboard/benchmarks/", benchmarks_page, name="benchmarks"),
@@ -45,6 +53,8 @@ urlpatterns = [
     # Sign-up, sign-in, sign-out, password reset (django-allauth); README "Accounts and API tokens".
     path("accounts/", include("allauth.urls")),
     path("account/tokens/", tokens_page, name="portal-tokens"),
+    # The moderation console (README "Moderation"): moderators and superusers only.
+    path("moderation/", include("moderation.urls")),
     path("account/tokens/<int:token_id>/revoke/", token_revoke_page, name="portal-token-revoke"),
     # Model submissions (README "Submitting a model").
     path("submit/", submission_new_page, name="submission-new"),

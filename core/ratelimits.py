@@ -43,6 +43,8 @@ DEFAULT_RULES: Final[dict[str, Rule]] = {
     "turn": Rule(client="30/m", ip="90/m", done="asked {n} follow-up questions"),
     "vote": Rule(client="30/m", ip="90/m", done="voted {n} times"),
     "submission": Rule(client="10/h", ip="30/h", done="submitted {n} models"),
+    # Reports reach a person (a moderator's queue): a few an hour are plenty for anyone honest.
+    "report": Rule(client="10/h", ip="30/h", done="reported {n} battles"),
     # Every request to /api/: generous, against a flood from one address rather than a person.
     "api": Rule(client=None, ip="600/m", done="made {n} API requests"),
 }

@@ -220,6 +220,32 @@ class VoteCount(models.Model):
         return f"{self.category} {self.model_a_id}-{self.model_b_id} {self.winner}: {self.count}"
 
 
+class ExcludedVoteCount(models.Model):
+    """How many stored votes are not counted (excluded: `arena.Vote.exclusions`), per reason, blind or not.
+
+    What the board's totals read instead of the votes: the arena board's receivers add one to the
+    vote's row of each of its reasons and to the reason "" row (each excluded vote once), when a vote
+    is cast excluded and when a counted one is invalidated, in that change's transaction;
+    `excluded_counts_rebuild` recounts them from the votes (`manage.py vote_counts_rebuild`).
+    """
+
+    ALL = ""  # the reason of the rows that count each excluded vote once
+
+    reason = models.CharField(max_length=32, blank=True)
+    anony = models.BooleanField()
+    count = models.BigIntegerField(default=0)
+    last_vote_id = models.BigIntegerField(default=0, help_text="The highest vote id counted into this row.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["reason", "anony"], name="excludedvotecount_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason or 'all'} {'blind' if self.anony else 'named'}: {self.count}"
+
+
 class BenchmarkScore(models.Model):
     """A model's latest score on one benchmark, overall ("overall") or in one of its categories, with a
     95% bootstrap interval over the items.

@@ -12,3 +12,11 @@ def snapshot_check() -> int | None:
 
     snapshot = check()
     return None if snapshot is None else snapshot.version
+
+
+@app.task(name="leaderboard.voters_outlier_sweep", ignore_result=True)
+def voters_outlier_sweep() -> int:
+    """Beat, every LEADERBOARD_OUTLIER_SWEEP_S: flag the voters whose votes go against the ratings."""
+    from leaderboard.boards.arena.outliers import voters_outlier_sweep as sweep
+
+    return sweep()

@@ -22,6 +22,8 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "audit entries"
+        # Held by the "moderator" group (migration 0002) and by superusers: every console page and action.
+        permissions = [("act", "Can use the moderation console and act on votes, battles and voters")]
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_kind}:{self.target_id} by {self.actor_id}"

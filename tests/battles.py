@@ -49,13 +49,25 @@ def ws_url(base_url: str) -> str:
     return base_url.replace("http://", "ws://")
 
 
+def session_cookies(client: httpx.Client) -> dict[str, str]:
+    """The Cookie header of `client`'s session, for its sockets: before the vote a battle's stream is
+    its creator's session's alone (arena.visibility)."""
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in client.cookies.items())}
+
+
 class Events:
     """A battle's socket, read until a condition holds."""
 
-    def __init__(self, base_url: str, stream: str) -> None:
+    def __init__(self, base_url: str, stream: str, *, client: httpx.Client) -> None:
+        """The socket of `client`'s session (the battle's creator, or anyone once it is voted)."""
         self._open = contextlib.ExitStack()
         self.socket = self._open.enter_context(
-            connect(ws_url(base_url) + stream, origin=Origin(base_url), open_timeout=10)
+            connect(
+                ws_url(base_url) + stream,
+                origin=Origin(base_url),
+                open_timeout=10,
+                additional_headers=session_cookies(client),
+            )
         )
         self.seen: list[dict[str, Any]] = []
 

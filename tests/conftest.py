@@ -117,6 +117,33 @@ def api_client(live_stack: LiveStack) -> Iterator[httpx.Client]:
         yield client
 
 
+@pytest.fixture(autouse=True, scope="session")
+def test_client_sends_origin() -> Iterator[None]:
+    """Django's test client posts as a browser does: with this site as its Origin (browsers send one
+    on every POST, same-origin too), unless the test sets an Origin or a Referer itself;
+    `HTTP_ORIGIN=None` sends none. Cookie-authenticated API writes need one (core.origin_check)."""
+    from django.test.client import RequestFactory
+
+    base_environ = RequestFactory._base_environ  # type: ignore[attr-defined]  # private, not in the stubs
+
+    def with_origin(self: RequestFactory, **request: object) -> dict[str, object]:
+        environ: dict[str, object] = base_environ(self, **request)
+        unsafe = environ.get("REQUEST_METHOD") not in ("GET", "HEAD", "OPTIONS")
+        if "HTTP_ORIGIN" in environ and environ["HTTP_ORIGIN"] is None:
+            del environ["HTTP_ORIGIN"]
+        elif unsafe and "HTTP_ORIGIN" not in environ and "HTTP_REFERER" not in environ:
+            scheme, port = environ["wsgi.url_scheme"], str(environ["SERVER_PORT"])
+            host = environ.get("HTTP_HOST") or environ["SERVER_NAME"]
+            if "HTTP_HOST" not in environ and port != {"http": "80", "https": "443"}.get(str(scheme)):
+                host = f"{host}:{port}"
+            environ["HTTP_ORIGIN"] = f"{scheme}://{host}"
+        return environ
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(RequestFactory, "_base_environ", with_origin)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def cache_cleared() -> None:
     """Each test starts with an empty cache: the database rolls back after a test, the cache does

@@ -20,6 +20,8 @@ os.environ.setdefault("ARENA_SECRETS_KEYS", "dGVzdHMtb25seS1mZXJuZXQta2V5LW5vdC1
 # Many tests act faster than people do, from one address: the limits are off but in the tests of them
 # (tests/core/test_ratelimits.py and the like turn them on), here and in the stacks the tests start.
 os.environ.setdefault("ARENA_RATE_LIMITS_ENABLED", "0")
+# Tests vote the moment answers finish; the vote-integrity tests set the minimum time themselves.
+os.environ.setdefault("ARENA_VOTE_MIN_SECONDS", "0")
 # Static files from the finders: the suite runs no collectstatic (one test runs it for the hashed copy).
 os.environ.setdefault("DJANGO_STATIC_HASHED", "0")
 

@@ -16,7 +16,7 @@ from PIL import Image
 
 from arena.models import Battle, Exclusion, Model, Response, Side, Turn, Vote
 from core.versions import data_versions_bump
-from leaderboard.boards.arena.counts import vote_counts_add
+from leaderboard.boards.arena.counts import excluded_counts_add, vote_counts_add
 from leaderboard.boards.arena.style import vote_style_store
 from leaderboard.boards.arena.versions import VOTES
 from leaderboard.models import OnlineRating, RatingSnapshot
@@ -85,6 +85,7 @@ def _vote_counted(*, battle: Battle, winner: str, categories: Sequence[str], **f
         **fields,
     )
     vote_counts_add(vote=vote, battle=battle)
+    excluded_counts_add(vote=vote)
     vote_style_store(vote=vote, battle=battle)
     data_versions_bump(VOTES)
     return vote

@@ -31,11 +31,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "object-src 'none'",
         "base-uri 'self'",
         "form-action 'self'",
-        "frame-ancestors 'self'",
+        # Clickjacking: no site frames the playground, this one included (as for the site's pages).
+        "frame-ancestors 'none'",
     ]
 )
 HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
     "referrer-policy": "same-origin",
 }

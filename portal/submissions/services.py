@@ -229,7 +229,9 @@ def submission_withdraw(*, user: Any, submission_id: uuid.UUID | str) -> Submiss
 
 
 def _staff(user: Any, action: str) -> None:
-    if not getattr(user, "is_staff", False):
+    # Moderators (the moderation console's permission) approve and reject too, staff or not.
+    moderator = hasattr(user, "has_perm") and user.has_perm("moderation.act")
+    if not (getattr(user, "is_staff", False) or moderator):
         raise NotAllowed(f"Only staff can {action} a submission.")
 
 

@@ -119,11 +119,6 @@
     return names.length > 1 ? names.slice(0, -1).join(", ") + " or " + names[names.length - 1] : names.join("");
   }
 
-  function readCookie(name) {
-    const m = document.cookie.match(new RegExp("(?:^|;\\s*)" + name + "=([^;]*)"));
-    return m ? decodeURIComponent(m[1]) : "";
-  }
-
   async function refreshSession() {
     try {
       const r = await fetch(API + "/session", {
@@ -133,8 +128,7 @@
         const d = await r.json();
         if (d && typeof d.csrf_token === "string") csrfToken = d.csrf_token;
       }
-    } catch (_) { /* offline: fall back to the cookie below */ }
-    if (!csrfToken) csrfToken = readCookie("csrftoken");
+    } catch (_) { /* offline: the next write asks again (the CSRF cookie is HttpOnly, never read here) */ }
   }
 
   function errorMessage(status, data) {

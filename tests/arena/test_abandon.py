@@ -156,15 +156,15 @@ def test_a_worker_that_later_takes_an_abandoned_answer_does_nothing():
     assert group.hears_nothing()
 
 
-def test_only_the_creator_may_abandon_a_battle():
+def test_only_the_creator_may_abandon_a_battle_and_a_stranger_hears_no_such_battle():
     owner, _ = voter_client()
     battle = _own_battle(owner, status=Response.Status.QUEUED)
     stranger, token = voter_client()
 
     response = _abandon(stranger, token, battle.pk)
 
-    assert response.status_code == 403
-    assert response.json()["detail"] == "Only the person who started this battle can abandon it."
+    # Before the vote the battle is its creator's alone (arena.visibility): as if there were none.
+    assert (response.status_code, response.json()) == (404, {"detail": "There is no such battle."})
     assert Battle.objects.get(pk=battle.pk).abandoned_at is None
     assert set(Response.objects.filter(turn__battle=battle).values_list("status", flat=True)) == {"queued"}
 
@@ -246,14 +246,17 @@ def test_a_retry_abandons_the_original_battle_so_its_answers_stop(purged_model_q
     }
 
 
-def test_a_retry_leaves_a_voted_battle_voted(purged_model_queues):
+def test_a_voted_battle_cannot_be_retried_and_stays_voted(purged_model_queues):
     owner, token = voter_client()
     battle = _own_battle(owner)
     assert vote_post(owner, token, battle.pk, "model_b").status_code == 200
 
     retried = owner.post(f"/api/v1/battles/{battle.pk}/retry", headers={"X-CSRFToken": token})
 
-    assert retried.status_code == 201, retried.content
+    # One prompt, one counted vote: a retry would put the same prompt to another vote.
+    assert retried.status_code == 409, retried.content
+    assert "can no longer be retried" in retried.json()["detail"]
+    assert not Battle.objects.filter(retry_of=battle).exists()
     assert owner.get(f"/api/v1/battles/{battle.pk}").json()["state"] == "voted"
     assert Battle.objects.get(pk=battle.pk).abandoned_at is None
 
@@ -349,7 +352,7 @@ def test_abandoning_mid_answer_frees_the_worker_and_its_queued_side_is_never_gen
     client = session_client(base)
 
     battle = client.post("/api/v1/battles", data={"prompt": "A long story, please."}).json()
-    events = Events(base, battle["stream"])
+    events = Events(base, battle["stream"], client=client)
     seen = events.until(lambda seen: _first(seen, type="delta") is not None, timeout=60)
     streaming_side = _first(seen, type="delta")["side"]  # type: ignore[index]
     waiting_side = "b" if streaming_side == "a" else "a"
@@ -369,7 +372,7 @@ def test_abandoning_mid_answer_frees_the_worker_and_its_queued_side_is_never_gen
     Model.objects.filter(slug__startswith="slow-").update(status=Model.Status.PAUSED)
     Model.objects.filter(slug__startswith="quick-").update(status=Model.Status.ACTIVE)
     following = client.post("/api/v1/battles", data={"prompt": "Something short."}).json()
-    next_events = Events(base, following["stream"])
+    next_events = Events(base, following["stream"], client=client)
     ended = next_events.until(sides_ended(), timeout=40)
     next_events.close()
     assert [e["type"] for e in ended if e["type"] in ("done", "error")] == ["done", "done"]
@@ -396,7 +399,7 @@ def test_a_battle_waiting_behind_answers_that_finished_hears_an_estimate(process
     processes.worker("solo", models="eta-left,eta-right", concurrency=1)
     client = session_client(base)
     first = client.post("/api/v1/battles", data={"prompt": "First."}).json()
-    first_events = Events(base, first["stream"])
+    first_events = Events(base, first["stream"], client=client)
     first_events.until(sides_ended(), timeout=60)
     first_events.close()
     durations = [
@@ -407,7 +410,7 @@ def test_a_battle_waiting_behind_answers_that_finished_hears_an_estimate(process
     assert len(durations) == 2
 
     second = client.post("/api/v1/battles", data={"prompt": "Second."}).json()
-    events = Events(base, second["stream"])
+    events = Events(base, second["stream"], client=client)
     seen = events.until(sides_ended(), timeout=60)
     events.close()
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+import uuid
 from typing import Any
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 from websockets.typing import Origin
 
 from arena.models import Model, Response
+from tests.battles import session_cookies
 from tests.conftest import BROKEN_SLUG, LiveStack
 from tests.factories import image_bytes
 
@@ -19,13 +23,19 @@ pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 
 
 def _events_until_done(
-    live_stack: LiveStack, stream: str, *, turn: int = 0, timeout: float = 90
+    live_stack: LiveStack, stream: str, *, client: httpx.Client, turn: int = 0, timeout: float = 90
 ) -> list[dict[str, Any]]:
-    """Collect socket messages until both sides of `turn` ended (done or error)."""
+    """Collect the socket messages `client`'s session hears until both sides of `turn` ended (done or
+    error)."""
     events: list[dict[str, Any]] = []
     ended: set[str] = set()
     deadline = time.monotonic() + timeout
-    with connect(live_stack.ws_url + stream, origin=Origin(live_stack.base_url), open_timeout=10) as socket:
+    with connect(
+        live_stack.ws_url + stream,
+        origin=Origin(live_stack.base_url),
+        open_timeout=10,
+        additional_headers=session_cookies(client),
+    ) as socket:
         while len(ended) < 2:
             remaining = deadline - time.monotonic()
             assert remaining > 0, (
@@ -51,21 +61,30 @@ def _text_from_deltas(events: list[dict[str, Any]], side: str, turn: int = 0) ->
 
 
 def _model_identifiers() -> list[str]:
+    """Everything that names a registered model: slug, display name, id, organisation, and the name
+    its adapter asks its server for."""
     values: list[str] = []
     for model in Model.objects.all():
         values += [model.slug, model.display_name, str(model.pk)]
         values += [model.organization] if model.organization else []
+        upstream = (model.adapter_config or {}).get("model")
+        values += [upstream] if isinstance(upstream, str) and len(upstream) > 3 else []
     return values
 
 
-def _assert_anonymous(blob: str) -> None:
+def _assert_anonymous(blob: str, what: str = "") -> None:
     for identifier in _model_identifiers():
+        if identifier.isdigit():
+            # An id is a number, and pages hold numbers (an icon's width="18"): look for it as a model's.
+            named = re.search(rf'"[a-z_]*model[a-z_]*"\s*:\s*"?{identifier}\b', blob)
+            assert named is None, f"model id {identifier} leaked in {what}: {blob[:500]}"
+            continue
         assert f'"{identifier}"' not in blob and f">{identifier}<" not in blob, (
-            f"{identifier!r} leaked: {blob[:500]}"
+            f"{identifier!r} leaked in {what}: {blob[:500]}"
         )
     for identifier in _model_identifiers():
         if len(identifier) > 3 and not identifier.isdigit():
-            assert identifier not in blob, f"{identifier!r} leaked"
+            assert identifier not in blob, f"{identifier!r} leaked in {what}"
 
 
 def test_full_battle_streams_both_sides_then_vote_reveals(
@@ -80,7 +99,7 @@ def test_full_battle_streams_both_sides_then_vote_reveals(
     battle = created.json()
     assert battle["stream"] == f"/ws/battles/{battle['id']}/"
 
-    events = _events_until_done(live_stack, battle["stream"])
+    events = _events_until_done(live_stack, battle["stream"], client=api_client)
     assert {event["type"] for event in events} >= {"delta", "done"}
     seqs = [event["seq"] for event in events if event["type"] == "delta" and event["side"] == "a"]
     assert seqs == list(range(1, len(seqs) + 1))
@@ -92,7 +111,7 @@ def test_full_battle_streams_both_sides_then_vote_reveals(
         answer = state["turns"][0]["responses"][side]
         assert answer["status"] == "done"
         assert answer["text"] and answer["text"] == _text_from_deltas(events, side)
-    assert state["turns"][0]["image_url"].startswith("/api/v1/images/")
+    assert state["turns"][0]["image_url"].startswith("/api/v1/attachments/")
     assert api_client.get(state["turns"][0]["image_url"]).headers["content-type"] == "image/png"
 
     response = Response.objects.get(turn__battle_id=battle["id"], side="a")
@@ -115,28 +134,111 @@ def test_full_battle_streams_both_sides_then_vote_reveals(
 def test_nothing_identifies_the_models_before_the_vote(
     api_client: httpx.Client, live_stack: LiveStack, arena_models
 ):
-    page = api_client.get("/").text
-    created = api_client.post("/api/v1/battles", data={"prompt": "Describe the image."})
-    battle = created.json()
-    events = _events_until_done(live_stack, battle["stream"])
-    follow_up = api_client.post(f"/api/v1/battles/{battle['id']}/turns", data={"prompt": "And in one word?"})
-    assert follow_up.status_code == 201, follow_up.text
-    events += _events_until_done(live_stack, battle["stream"], turn=1)
-    state = api_client.get(f"/api/v1/battles/{battle['id']}")
+    """The anonymity crawler: every page, JSON answer (errors included) and socket message a voter can
+    get before voting, through a battle with an image, a late-joining socket, a follow-up, refused
+    requests, a stranger's attempts, a failing side and its retry, and an abandoned battle. None
+    names a model; the reveal after the vote does, which shows the crawler can tell."""
+    heard: dict[str, str] = {}
+    sockets: dict[str, list[dict[str, Any]]] = {}
 
-    _assert_anonymous(page)
-    _assert_anonymous(created.text)
-    _assert_anonymous(json.dumps(events))
-    _assert_anonymous(follow_up.text)
-    _assert_anonymous(state.text)
-    assert len(state.json()["turns"]) == 2
+    def keep(what: str, response: httpx.Response) -> httpx.Response:
+        body = response.text if "image/" not in response.headers.get("content-type", "") else ""
+        heard[what] = f"{response.status_code} {json.dumps(dict(response.headers))} {body}"
+        return response
+
+    def listen(what: str, stream: str, turn: int = 0) -> list[dict[str, Any]]:
+        sockets[what] = _events_until_done(live_stack, stream, client=api_client, turn=turn)
+        return sockets[what]
+
+    keep("the home page", api_client.get("/"))
+    keep("the session", api_client.get("/api/v1/session"))
+    created = keep(
+        "a new battle",
+        api_client.post(
+            "/api/v1/battles",
+            data={"prompt": "Describe the image."},
+            files={"image": ("square.png", image_bytes(size=(80, 80), color="blue"), "image/png")},
+        ),
+    )
+    assert created.status_code == 201, created.text
+    battle = created.json()
+    path = f"/api/v1/battles/{battle['id']}"
+    keep("the battle's page", api_client.get(f"/battles/{battle['id']}/"))
+    listen("the stream", battle["stream"])
+    state = keep("the battle", api_client.get(path)).json()
+    keep("its image", api_client.get(state["turns"][0]["image_url"]))
+    listen("a socket joining after the answers", battle["stream"])
+    follow_up = keep("a follow-up", api_client.post(f"{path}/turns", data={"prompt": "And in one word?"}))
+    assert follow_up.status_code == 201, follow_up.text
+    listen("the follow-up's stream", battle["stream"], turn=1)
+    assert len(keep("the battle after the follow-up", api_client.get(path)).json()["turns"]) == 2
+
+    refused = {
+        "an unknown winner": api_client.post(f"{path}/vote", json={"winner": "model_c"}),
+        "a follow-up too long": api_client.post(f"{path}/turns", data={"prompt": "x" * 5000}),
+        "an unreadable image": api_client.post(
+            f"{path}/turns", data={"prompt": "And this?"}, files={"image": ("a.png", b"not one", "image/png")}
+        ),
+        "an unknown battle": api_client.get(f"/api/v1/battles/{uuid.uuid4()}"),
+    }
+    for what, response in refused.items():
+        assert 400 <= keep(what, response).status_code < 500, (what, response.text)
+    with httpx.Client(base_url=live_stack.base_url, timeout=30) as stranger:
+        assert keep("a stranger's read", stranger.get(path)).status_code == 404
+        assert keep("a stranger's page", stranger.get(f"/battles/{battle['id']}/")).status_code == 404
+        with pytest.raises(InvalidStatus):
+            connect(live_stack.ws_url + battle["stream"], origin=Origin(live_stack.base_url), open_timeout=10)
+
+    # A side that fails, the vote it refuses, and the retry with a new pair.
+    Model.objects.exclude(pk=arena_models[0].pk).update(status=Model.Status.PAUSED)
+    Model.objects.create(
+        slug=BROKEN_SLUG,
+        display_name="Broken Endpoint Model",
+        organization="Nowhere Labs",
+        input_modalities=["text", "image"],
+        adapter_kind="openai",
+        adapter_config={"base_url": "http://127.0.0.1:9/v1", "model": "ghost-upstream", "max_retries": 0},
+    )
+    failing = keep(
+        "a battle with a failing side", api_client.post("/api/v1/battles", data={"prompt": "Anyone?"})
+    )
+    failing_path = f"/api/v1/battles/{failing.json()['id']}"
+    errors = [e for e in listen("the failing stream", failing.json()["stream"]) if e["type"] == "error"]
+    assert len(errors) == 1 and errors[0]["message"]
+    assert keep("the failed battle", api_client.get(failing_path)).json()["state"] == "failed"
+    assert (
+        keep("a vote on it", api_client.post(f"{failing_path}/vote", json={"winner": "tie"})).status_code
+        == 409
+    )
+    Model.objects.update(status=Model.Status.ACTIVE)
+    Model.objects.filter(slug=BROKEN_SLUG).update(status=Model.Status.PAUSED)
+    retried = keep("its retry", api_client.post(f"{failing_path}/retry"))
+    assert retried.status_code == 201, retried.text
+    listen("the retry's stream", retried.json()["stream"])
+    keep("the retried battle", api_client.get(f"/api/v1/battles/{retried.json()['id']}"))
+    keep("the original after the retry", api_client.get(failing_path))
+    abandoned = keep(
+        "an abandoned battle", api_client.post(f"/api/v1/battles/{retried.json()['id']}/abandon")
+    )
+    assert abandoned.status_code == 200, abandoned.text
+
+    assert len(heard) == 21 and len(sockets) == 5
+    for what, text in heard.items():
+        _assert_anonymous(text, what)
+    for what, events in sockets.items():
+        assert events, what
+        _assert_anonymous(json.dumps(events), what)
+    revealed = api_client.post(f"{path}/vote", json={"winner": "tie"})
+    assert revealed.status_code == 200, revealed.text
+    with pytest.raises(AssertionError, match="leaked"):
+        _assert_anonymous(revealed.text, "the reveal")
 
 
 def test_follow_up_goes_to_the_same_pair_until_the_turn_limit(
     api_client: httpx.Client, live_stack: LiveStack, arena_models, settings
 ):
     battle = api_client.post("/api/v1/battles", data={"prompt": "Hello?"}).json()
-    _events_until_done(live_stack, battle["stream"])
+    _events_until_done(live_stack, battle["stream"], client=api_client)
     from arena.models import Battle
 
     pair = Battle.objects.values_list("model_a", "model_b").get(pk=battle["id"])
@@ -147,7 +249,7 @@ def test_follow_up_goes_to_the_same_pair_until_the_turn_limit(
             ).status_code
             == 201
         )
-        _events_until_done(live_stack, battle["stream"], turn=turn)
+        _events_until_done(live_stack, battle["stream"], client=api_client, turn=turn)
     assert Battle.objects.values_list("model_a", "model_b").get(pk=battle["id"]) == pair
     over = api_client.post(f"/api/v1/battles/{battle['id']}/turns", data={"prompt": "one too many"})
     assert over.status_code == 409
@@ -167,7 +269,7 @@ def test_a_failing_side_is_reported_and_the_other_finishes(
         adapter_config={"base_url": "http://127.0.0.1:9/v1", "model": "ghost", "max_retries": 0},
     )
     battle = api_client.post("/api/v1/battles", data={"prompt": "Anyone there?"}).json()
-    events = _events_until_done(live_stack, battle["stream"])
+    events = _events_until_done(live_stack, battle["stream"], client=api_client)
     errors = [event for event in events if event["type"] == "error"]
     assert len(errors) == 1
     assert errors[0]["message"]
@@ -183,7 +285,7 @@ def test_a_failing_side_is_reported_and_the_other_finishes(
     Model.objects.filter(slug=BROKEN_SLUG).update(status=Model.Status.PAUSED)
     retried = api_client.post(f"/api/v1/battles/{battle['id']}/retry")
     assert retried.status_code == 201
-    events = _events_until_done(live_stack, retried.json()["stream"])
+    events = _events_until_done(live_stack, retried.json()["stream"], client=api_client)
     assert not [event for event in events if event["type"] == "error"]
 
 
@@ -240,7 +342,7 @@ def test_a_socket_that_joins_late_still_gets_the_whole_answer(
     while not all(Response.objects.filter(turn__battle_id=created["id"]).values_list("text", flat=True)):
         assert time.monotonic() < deadline, live_stack.worker_log.read_text()[-3000:]
         time.sleep(0.05)
-    events = _events_until_done(live_stack, created["stream"])
+    events = _events_until_done(live_stack, created["stream"], client=api_client)
     for side in ("a", "b"):
         sync = next(e for e in events if e["type"] == "sync" and e["side"] == side)
         assert sync["text"] and sync["offset"] == 0 and sync["status"] == "streaming"

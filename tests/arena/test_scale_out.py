@@ -18,8 +18,10 @@ def test_a_battle_created_through_one_web_process_streams_to_a_client_of_another
     processes.worker("left", models="left-model")
     processes.worker("right", models="right-model")
 
-    battle = session_client(web_a).post("/api/v1/battles", data={"prompt": "Hello there."}).json()
-    events = Events(web_b, battle["stream"])
+    client = session_client(web_a)
+    battle = client.post("/api/v1/battles", data={"prompt": "Hello there."}).json()
+    # The same session on the other web process: the session store is shared.
+    events = Events(web_b, battle["stream"], client=client)
     seen = events.until(sides_ended(), timeout=60)
     events.close()
 
@@ -40,8 +42,9 @@ def test_a_model_registered_while_the_workers_run_is_picked_up_without_a_restart
     worker = processes.worker("globbing", models="early-*,late-*")
     scripted_models_register("late-model", tokens_per_s=40)  # tells the workers as it commits
 
-    battle = session_client(base).post("/api/v1/battles", data={"prompt": "Who is new?"}).json()
-    events = Events(base, battle["stream"])
+    client = session_client(base)
+    battle = client.post("/api/v1/battles", data={"prompt": "Who is new?"}).json()
+    events = Events(base, battle["stream"], client=client)
     seen = events.until(sides_ended(), timeout=60)
     events.close()
 

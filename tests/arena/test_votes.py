@@ -63,12 +63,12 @@ def test_vote_on_a_failed_side_is_refused():
     assert "Retry with a new pair" in response.json()["detail"]
 
 
-def test_only_the_creator_may_vote():
+def test_only_the_creator_may_vote_and_a_stranger_hears_no_such_battle():
     owner, _ = voter_client()
     battle = _own_battle(owner)
     stranger, token = voter_client()
     response = vote_post(stranger, token, battle.pk)
-    assert response.status_code == 403
+    assert (response.status_code, response.json()) == (404, {"detail": "There is no such battle."})
     assert not Vote.objects.exists()
 
 

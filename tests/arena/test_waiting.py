@@ -37,6 +37,7 @@ from arena.waiting import (
 )
 from core.celery import app as celery_app
 from core.redis_client import redis_client_get
+from tests.battles import session_cookies
 from tests.browser import conftest as browser_fixtures
 from tests.conftest import SCRIPTED_SLUGS, LiveStack
 from tests.factories import battle_make, model_make
@@ -314,7 +315,14 @@ class Socket:
     """A WebSocket client speaking ASGI to the battle consumer."""
 
     def __init__(self, battle: Battle) -> None:
-        scope = {"type": "websocket", "path": f"/ws/battles/{battle.id}/", "headers": [], "query_string": b""}
+        scope = {
+            "type": "websocket",
+            "path": f"/ws/battles/{battle.id}/",
+            "headers": [],
+            "query_string": b"",
+            # The creator's session (what SessionMiddleware puts here): the stream is theirs before the vote.
+            "session": {"arena_voter_id": battle.creator_id},
+        }
         self.app = ApplicationCommunicator(URLRouter(websocket_urlpatterns), scope)
 
     async def messages(self, count: int) -> list[dict[str, Any]]:
@@ -432,7 +440,10 @@ def test_a_battle_queued_behind_busy_workers_hears_its_place_then_its_answer(
     ended: set[str] = set()
     deadline = time.monotonic() + 90
     with connect(
-        live_stack.ws_url + last["stream"], origin=Origin(live_stack.base_url), open_timeout=10
+        live_stack.ws_url + last["stream"],
+        origin=Origin(live_stack.base_url),
+        open_timeout=10,
+        additional_headers=session_cookies(api_client),
     ) as ws:
         while len(ended) < 2:
             remaining = deadline - time.monotonic()

@@ -27,6 +27,7 @@ from tests.battles import (
     both_streaming,
     scripted_models_register,
     session_client,
+    session_cookies,
     session_voter_id,
     sides_ended,
     ws_url,
@@ -50,7 +51,7 @@ def test_a_worker_killed_mid_answer_fails_its_sides_within_30_seconds_and_offers
     battle = client.post("/api/v1/battles", data={"prompt": "Tell me a long story."}).json()
     voted = battle_make(creator_id=session_voter_id(client))
     assert client.post(f"/api/v1/battles/{voted.id}/vote", json={"winner": "tie"}).status_code == 200
-    events = Events(base, battle["stream"])
+    events = Events(base, battle["stream"], client=client)
     events.until(both_streaming, timeout=60)
 
     processes.kill("doomed", signal.SIGKILL)
@@ -83,7 +84,7 @@ def test_a_task_delivered_twice_to_real_workers_streams_its_side_once(processes:
 
     answer = Response.objects.get(turn__battle_id=battle["id"], side="a")
     response_generate.apply_async(args=[answer.pk], queue=model_queue(slug=answer.turn.battle.model_a.slug))
-    events = Events(base, battle["stream"])
+    events = Events(base, battle["stream"], client=client)
     seen = events.until(sides_ended(), timeout=60)
     time.sleep(1)  # a second delivery, had it streamed, would have sent more by now
     events.close()
@@ -108,9 +109,9 @@ def test_redis_stopped_and_restarted_mid_battle(tmp_path: Path):
         processes.beat(schedule=tmp_path / "beat-schedule")
         client = session_client(base)
         finished = client.post("/api/v1/battles", data={"prompt": "To vote on while Redis is away."}).json()
-        Events(base, finished["stream"]).until(sides_ended(), timeout=60)
+        Events(base, finished["stream"], client=client).until(sides_ended(), timeout=60)
         battle = client.post("/api/v1/battles", data={"prompt": "A story, please."}).json()
-        events = Events(base, battle["stream"])
+        events = Events(base, battle["stream"], client=client)
         events.until(both_streaming, timeout=60)
 
         redis.stop()
@@ -121,7 +122,12 @@ def test_redis_stopped_and_restarted_mid_battle(tmp_path: Path):
         assert client.get("/leaderboard/").status_code == 200
         assert client.get("/api/v1/leaderboard").status_code == 200
         with pytest.raises(InvalidStatus) as refused:
-            connect(ws_url(base) + battle["stream"], origin=Origin(base), open_timeout=10)
+            connect(
+                ws_url(base) + battle["stream"],
+                origin=Origin(base),
+                open_timeout=10,
+                additional_headers=session_cookies(client),
+            )
         assert refused.value.response.status_code == 503
         assert json.loads(refused.value.response.body or b"{}") == {"detail": LIVE_UNAVAILABLE_DETAIL}
         time.sleep(max(0.0, 10 - (time.monotonic() - down_at)))
@@ -141,7 +147,7 @@ def test_redis_stopped_and_restarted_mid_battle(tmp_path: Path):
         # A new battle streams start to end: tasks, the channel layer and the worker are back.
         again = client.post("/api/v1/battles", data={"prompt": "And another."})
         assert again.status_code == 201, again.text
-        fresh = Events(base, again.json()["stream"])
+        fresh = Events(base, again.json()["stream"], client=client)
         fresh.until(both_streaming, timeout=60)
         resumed_s = time.monotonic() - up_at
         fresh.until(sides_ended(), timeout=60)

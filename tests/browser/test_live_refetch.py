@@ -29,7 +29,7 @@ def test_refetching_an_unchanged_board_logs_no_failed_request(browser_page, live
     for _ in range(2):  # each reconnect refetches a board that has not changed
         opened = page.evaluate("window.__opened")
         page.evaluate("window.__sockets[window.__sockets.length - 1].close()")
-        page.wait_for_function(f"window.__opened > {opened}", timeout=15_000)
+        page.wait_for_function(f"() => window.__opened > {opened}", timeout=15_000)
         expect(board).not_to_have_attribute("aria-busy", "true")
     expect(beta_l3).to_have_text("6.88")
 

@@ -78,7 +78,7 @@ def test_a_dropped_board_socket_reconnects_with_backoff_and_catches_up(browser_p
 
     # Published while the page has no socket: only the refetch after reconnecting can show it.
     general_level_import(data=_workbook(beta_vqa=55), filename="second.xlsx")
-    page.wait_for_function("window.__refused >= 1", timeout=10_000)  # a backed-off retry, refused
+    page.wait_for_function("() => window.__refused >= 1", timeout=10_000)  # a backed-off retry, refused
     expect(beta_l3).to_have_count(0)
 
     page.evaluate("window.__refuse = false")
@@ -110,7 +110,7 @@ def test_coming_back_online_or_visible_reconnects_at_once_and_only_once(browser_
         page.evaluate("window.__refuse = true; window.__sockets[window.__sockets.length - 1].close()")
         refused = page.evaluate("window.__refused")
         # After a refused retry the next one is seconds away, so a socket made now is the trigger's.
-        page.wait_for_function(f"window.__refused > {refused}", timeout=10_000)
+        page.wait_for_function(f"() => window.__refused > {refused}", timeout=10_000)
         counts = page.evaluate(
             """(trigger) => {
               window.__refuse = false;
@@ -182,7 +182,7 @@ def test_a_battle_socket_dropped_mid_answer_reconnects_and_ends_with_the_stored_
     page.fill("#prompt", "Tell me a long story.")
     page.click("#send")
 
-    page.wait_for_function("window.__opened >= 2", timeout=30_000)
+    page.wait_for_function("() => window.__opened >= 2", timeout=30_000)
     holding[0] = False
     for route in held:
         route.continue_()

@@ -248,7 +248,7 @@ def test_web_runs_several_uvicorn_workers_behind_caddy(services: dict[str, dict[
     # Django, not uvicorn, reads X-Forwarded-For (core.client_ip): Caddy is the only peer, so any is trusted.
     assert "--no-proxy-headers" in command
     assert _environment(web)["ARENA_TRUSTED_PROXIES"] == "*"
-    assert _environment(web)["DJANGO_HTTPS"] == "1"
+    assert _environment(web)["DJANGO_SECURE"] == "1"
     assert not web.get("ports"), "only Caddy may reach the web server: it believes X-Forwarded-For"
     assert "/healthz" in " ".join(web["healthcheck"]["test"])
     caddy = services["caddy"]
@@ -445,7 +445,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         web = subprocess.Popen(
             uvicorn_command(host="127.0.0.1", port=web_port),
             cwd=ROOT,
-            env={**os.environ, "DJANGO_HTTPS": "1", "ARENA_TRUSTED_PROXIES": "127.0.0.1"},
+            env={**os.environ, "DJANGO_SECURE": "1", "ARENA_TRUSTED_PROXIES": "127.0.0.1"},
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -14,7 +14,13 @@ from typing import Any
 from tests.config.test_settings import ROOT
 
 # Variables of the developer's shell or the suite that would change what is read here.
-_CLEARED = ("DJANGO_HTTPS", "DJANGO_HSTS_SECONDS", "DJANGO_HSTS_INCLUDE_SUBDOMAINS", "DATABASE_PGBOUNCER")
+_CLEARED = (
+    "DJANGO_SECURE",
+    "DJANGO_HTTPS",
+    "DJANGO_HSTS_SECONDS",
+    "DJANGO_HSTS_INCLUDE_SUBDOMAINS",
+    "DATABASE_PGBOUNCER",
+)
 
 _READ_SETTINGS = """
 import json, os

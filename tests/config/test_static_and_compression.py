@@ -17,8 +17,9 @@ from django.test import Client, override_settings
 from PIL import Image
 
 from arena.media import image_asset_create
+from arena.models import TurnAttachment, Vote
 from tests.config.test_settings import ROOT, settings_read
-from tests.factories import model_make
+from tests.factories import battle_make, model_make
 
 PRODUCTION_STORAGE = "whitenoise.storage.CompressedManifestStaticFilesStorage"
 
@@ -70,8 +71,12 @@ def test_text_answers_are_gzipped_and_images_are_not() -> None:
     assert page["Content-Encoding"] == "gzip"
     noise = io.BytesIO()
     Image.effect_noise((128, 128), 64).convert("RGB").save(noise, format="PNG")
-    asset = image_asset_create(data=noise.getvalue())
-    image = client.get(f"/api/v1/images/{asset.sha256}", headers={"Accept-Encoding": "gzip"})
+    battle = battle_make(creator_id="someone")
+    link = TurnAttachment.objects.create(
+        turn=battle.turns.get(), asset=image_asset_create(data=noise.getvalue())
+    )
+    Vote.objects.create(battle=battle, winner="tie", voter_id="someone")  # shared once voted
+    image = client.get(f"/api/v1/attachments/{link.public_id}", headers={"Accept-Encoding": "gzip"})
     assert image.status_code == 200 and len(image.content) > 1000
     assert not image.has_header("Content-Encoding"), "a PNG is compressed already"
 

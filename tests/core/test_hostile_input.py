@@ -89,7 +89,7 @@ def test_half_a_surrogate_pair_in_a_json_body_is_refused():
     assert_refused(response, 400, "surrogate")
 
 
-@pytest.mark.parametrize("path", ["/api/v1/models/%00", "/api/v1/images/%00"])
+@pytest.mark.parametrize("path", ["/api/v1/models/%00", "/api/v1/attachments/%00"])
 def test_a_nul_in_an_api_address_is_refused(path):
     assert_refused(Client().get(path), 400, "NUL")
 

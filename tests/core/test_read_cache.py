@@ -91,11 +91,17 @@ def test_a_model_edit_is_seen_by_the_next_read(arena):
 def test_a_vote_moves_the_live_board_and_leaves_the_snapshot_reads_cached(arena, django_assert_num_queries):
     board = Client().get("/leaderboard/fragment/")
     rows = Client().get("/api/v1/leaderboard")
+    snapshots = Client().get("/api/v1/leaderboard/snapshots")
     _vote(arena["weak"], arena["strong"], winner="model_a")
     moved = Client().get("/leaderboard/fragment/")
     assert moved["X-Board-Version"] != board["X-Board-Version"] and moved.content != board.content
     with django_assert_num_queries(0):
-        assert Client().get("/api/v1/leaderboard").content == rows.content
+        assert Client().get("/api/v1/leaderboard/snapshots").content == snapshots.content
+    # The rows are still the snapshot's; only the live vote totals beside them moved.
+    after = Client().get("/api/v1/leaderboard").json()
+    before = rows.json()
+    assert after["rows"] == before["rows"] and after["snapshot"] == before["snapshot"]
+    assert after["votes"]["counted"] == before["votes"]["counted"] + 1
     snapshot_compute()
     assert Client().get("/api/v1/leaderboard").json()["snapshot"]["version"] == 2
 

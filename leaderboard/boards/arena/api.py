@@ -13,9 +13,12 @@ from typing import Any, Literal
 
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.utils.cache import patch_vary_headers
 from ninja import Query, Router, Schema
 from ninja.decorators import decorate_view
 
+from arena.models import Exclusion
+from arena.versions import MODELS
 from core.api import ErrorOut
 from core.http import Validators, cached_read, conditional, validators_found
 from leaderboard.boards.arena.board import board_interval_check
@@ -24,6 +27,7 @@ from leaderboard.boards.arena.export import (
     battles_export_lines,
     battles_export_lines_async,
     battles_export_validators,
+    export_includes_parse,
     leaderboard_csv,
     leaderboard_export,
     leaderboard_validators,
@@ -33,9 +37,11 @@ from leaderboard.boards.arena.export import (
     snapshot_item,
     snapshots_validators,
 )
+from leaderboard.boards.arena.outliers import FLAGGED, board_without_flagged
 from leaderboard.boards.arena.selectors import snapshot_get, snapshots_page
 from leaderboard.boards.arena.versions import BOARD as VERSIONS
-from leaderboard.boards.arena.versions import SNAPSHOT
+from leaderboard.boards.arena.versions import SNAPSHOT, VOTES
+from leaderboard.boards.arena.votes import votes_changed
 from leaderboard.boards.model.selectors import model_rating_items
 
 router = Router(tags=["ratings"])
@@ -74,6 +80,12 @@ class LeaderboardRowOut(Schema):
     intervals: IntervalsOut
 
 
+class VoteTotalsOut(Schema):
+    counted: int
+    excluded: int
+    excluded_by_reason: dict[str, int]
+
+
 class LeaderboardOut(Schema):
     snapshot: SnapshotRefOut | None
     category: str
@@ -81,6 +93,17 @@ class LeaderboardOut(Schema):
     style: bool
     interval: str
     min_votes: int
+    votes: VoteTotalsOut
+    rows: list[LeaderboardRowOut]
+
+
+class LeaderboardWithoutFlaggedOut(Schema):
+    category: str
+    interval: str
+    min_votes: int
+    flagged_voters: int
+    votes_left_out: int
+    votes: int
     rows: list[LeaderboardRowOut]
 
 
@@ -168,6 +191,7 @@ def _leaderboard_validators(request: HttpRequest) -> Validators:
         fmt=query.get("format", "json"),
         style=query.get("style") != "off",
         interval=board_interval_check(interval=query.get("intervals") or None),
+        votes=votes_changed(),
     )
     return replace(validators, found=snapshot)
 
@@ -187,7 +211,8 @@ def _model_validators(request: HttpRequest, slug: str) -> Validators:
 
 
 def _battles_export_validators(request: HttpRequest) -> Validators:
-    return battles_export_validators(since=since_parse(request.GET.get("since")))
+    includes = export_includes_parse(value=request.GET.get("include"), user=request.user)
+    return battles_export_validators(since=since_parse(request.GET.get("since")), includes=includes)
 
 
 _CSV_DOC = {
@@ -219,12 +244,16 @@ _CSV_DOC = {
         "`ci_lower`/`ci_upper` (and the ranks); `intervals` holds both. `format=csv` gives the same "
         "columns, with `intervals` flattened into `bootstrap_lower`, `bootstrap_upper`, `sandwich_lower`, "
         "`sandwich_upper`. Models that never met (directly or through others) are rated on "
-        "separate scales. "
+        "separate scales. `votes` (JSON only) is live, whatever the snapshot: the votes the board counts "
+        "(`counted`), the stored votes it leaves out (`excluded`: failed or identifying answers, bans, "
+        "caps, votes cast too fast, moderators' invalidations) and how many have each reason "
+        "(`excluded_by_reason`, by code: " + ", ".join(f"`{code}`" for code in Exclusion.values) + "; a vote "
+        "may have several). "
         "ETag / Last-Modified: 304 while unchanged."
     ),
     openapi_extra=_CSV_DOC,
 )
-@decorate_view(cached_read(SNAPSHOT))
+@decorate_view(cached_read(SNAPSHOT, VOTES))
 @decorate_view(conditional(_leaderboard_validators))
 def leaderboard_get(
     request: HttpRequest,
@@ -249,6 +278,24 @@ def leaderboard_get(
         csv_response["Content-Disposition"] = f'inline; filename="arena-leaderboard-{category}.csv"'
         return csv_response
     return export.to_dict()
+
+
+@router.get(
+    "/leaderboard/without-flagged",
+    response={200: LeaderboardWithoutFlaggedOut, 400: ErrorOut},
+    summary="The arena ranking without the votes of flagged outlier voters",
+    description=(
+        "The category's ranking from the counted votes minus those of the voters in the moderators' queue "
+        'of outlier voters (flagged, not reviewed yet; README "Outlier voters"), whose votes otherwise '
+        "stay counted until a moderator acts. Plain Bradley-Terry ratings (no style control) with sandwich "
+        "95% intervals (`intervals.bootstrap` is null), ranked as `/leaderboard` ranks them. "
+        "`flagged_voters` and `votes_left_out` say what was taken out. Recomputed once per rating snapshot "
+        "or change of the queue."
+    ),
+)
+@decorate_view(cached_read(SNAPSHOT, FLAGGED, MODELS))
+def leaderboard_without_flagged_get(request: HttpRequest, category: str = OVERALL) -> dict[str, Any]:
+    return board_without_flagged(category=category)
 
 
 @router.get(
@@ -332,27 +379,37 @@ _JSONL_DOC = {
 
 @router.get(
     "/battles/export",
-    response={200: None, 304: None, 400: ErrorOut},
+    response={200: None, 304: None, 400: ErrorOut, 403: ErrorOut},
     summary="Every counted vote, in the common arena battle format (JSON lines)",
     description=(
         "The votes the leaderboard counts (valid ones; only anonymous ones unless the site counts all), "
         "streamed in vote-time order: `model_a`, `model_b` (slugs), `winner`, `tstamp` (seconds since the "
-        "epoch), `anony`, `categories`. No voter or IP is included. `since` (seconds or ISO 8601) keeps the "
-        "votes after it. The file can be read back by `compute_ratings` and `import_battles`."
+        "epoch), `anony`, `categories`. No voter or IP is included, and no vote of a battle a moderator hid. "
+        "`since` (seconds or ISO 8601) keeps the votes after it. The file can be read back by "
+        "`compute_ratings` and `import_battles`. Staff only (403 for anyone else): `include`, "
+        "comma-separated, adds `voter_id`, `ip_hash` (salted hash), `hidden` (hidden battles' votes, "
+        "with a `hidden` flag) or `excluded` (stored votes that are not counted, with their `exclusions`)."
     ),
     openapi_extra=_JSONL_DOC,
 )
 @decorate_view(conditional(_battles_export_validators))
 def battles_export(
-    request: HttpRequest, format: Literal["jsonl"] = "jsonl", since: str | None = None
+    request: HttpRequest,
+    format: Literal["jsonl"] = "jsonl",
+    since: str | None = None,
+    include: str | None = None,
 ) -> HttpResponseBase:
     after = since_parse(since)
+    includes = export_includes_parse(value=include, user=request.user)
     # Under ASGI a synchronous iterator would be read whole before sending; give it an async one.
     lines = (
-        battles_export_lines_async(since=after)
+        battles_export_lines_async(since=after, includes=includes)
         if isinstance(request, ASGIRequest)
-        else battles_export_lines(since=after)
+        else battles_export_lines(since=after, includes=includes)
     )
     streamed = StreamingHttpResponse(lines, content_type="application/x-ndjson; charset=utf-8")
     streamed["Content-Disposition"] = 'inline; filename="arena-battles.jsonl"'
+    if includes:
+        # Staff's own copy: a shared cache must not hand it to anyone else.
+        patch_vary_headers(streamed, ("Cookie", "Authorization"))
     return streamed

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 
-from arena.models import Model
+from arena.models import Exclusion, Model
 from core.errors import InvalidInput
 from leaderboard.boards.arena.categories import CATEGORIES, CATEGORY_LABELS, OVERALL, category_check
 from leaderboard.boards.arena.online_elo import online_ratings_live
@@ -19,6 +19,7 @@ from leaderboard.boards.arena.selectors import (
     snapshot_style_coefficients,
 )
 from leaderboard.boards.arena.versions import arena_board_version
+from leaderboard.boards.arena.votes import VoteTotals, vote_totals
 from leaderboard.models import RatingSnapshot
 
 
@@ -102,6 +103,7 @@ class ArenaBoard:
     rank_min_votes: int  # LEADERBOARD_MIN_VOTES: fewer votes than this, and a model is provisional
     style_coefficients: dict[str, float | None]  # log-odds per sd of each style feature (style on)
     style_votes: int  # the votes the style fit covered
+    totals: VoteTotals  # live: the votes counted, and those stored but excluded (arena.integrity)
 
     @property
     def empty(self) -> bool:
@@ -114,6 +116,11 @@ class ArenaBoard:
     @property
     def length_sway(self) -> float | None:
         return self.style_coefficients.get("length")
+
+    @property
+    def excluded_reasons(self) -> list[tuple[str, int]]:
+        """Each reason excluded votes have (its label) and how many have it."""
+        return [(Exclusion(key).label, n) for key, n in self.totals.excluded_by_reason.items()]
 
 
 def _metadata(*, slugs: list[str]) -> dict[str, Model]:
@@ -233,4 +240,5 @@ def arena_board(
         rank_min_votes=rank_min_votes,
         style_coefficients=coefficients,
         style_votes=int((snapshot.settings.get("style") or {}).get("votes", 0)) if snapshot else 0,
+        totals=vote_totals(),
     )

@@ -17,17 +17,18 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from arena.models import Battle, Vote
 from leaderboard.boards.arena.categories import CATEGORIES, OVERALL
-from leaderboard.boards.arena.votes import votes_counted_sql, votes_kept
-from leaderboard.models import VoteCount
+from leaderboard.boards.arena.votes import votes_counted_sql, votes_kept, votes_not_kept
+from leaderboard.models import ExcludedVoteCount, VoteCount
 
 _TABLE: Final = VoteCount._meta.db_table
 _KEY: Final = "category, model_a_id, model_b_id, winner, anony"
 _KNOWN: Final = frozenset(CATEGORIES)
+_EXCLUDED_TABLE: Final = ExcludedVoteCount._meta.db_table
 
 
 def vote_counts_add(*, vote: Vote, battle: Battle) -> None:
     """Count a vote just cast (its categories already labelled). Call inside the vote's transaction."""
-    # A vote outside votes_kept() (never the case for one just cast) is not in the counts.
+    # A vote outside votes_kept() (excluded as it was cast: arena.integrity) is not in the counts.
     if vote.is_valid:
         _vote_counts_change(vote=vote, battle=battle, delta=1)
 
@@ -89,4 +90,47 @@ def vote_counts_rebuild(*, connection: BaseDatabaseWrapper | None = None) -> int
         # DELETE, not TRUNCATE: a snapshot reading in REPEATABLE READ keeps seeing the old rows.
         cursor.execute(f"DELETE FROM {_TABLE}")  # noqa: S608
         cursor.execute(recount, [*params, OVERALL, list(CATEGORIES)])
+        return cursor.rowcount
+
+
+def excluded_counts_add(*, vote: Vote) -> None:
+    """Count a vote that has just become excluded (cast excluded, or a counted one invalidated: either
+    way every reason it has is new) under each reason and once overall. Call inside that change's
+    transaction; a counted vote changes nothing."""
+    if vote.is_valid:
+        return
+    reasons = sorted({ExcludedVoteCount.ALL, *vote.exclusions})
+    params: list[str | int | bool] = []
+    for reason in reasons:
+        params += [reason, vote.anony, vote.pk]
+    values = ", ".join(["(%s, %s, 1, %s, now())"] * len(reasons))
+    sql = f"""
+        INSERT INTO {_EXCLUDED_TABLE} (reason, anony, count, last_vote_id, updated_at)
+        VALUES {values}
+        ON CONFLICT (reason, anony) DO UPDATE
+        SET count = {_EXCLUDED_TABLE}.count + 1,
+            last_vote_id = GREATEST({_EXCLUDED_TABLE}.last_vote_id, EXCLUDED.last_vote_id),
+            updated_at = now()
+    """  # noqa: S608 (the table is a constant, values are parameters)
+    with default_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def excluded_counts_rebuild(*, connection: BaseDatabaseWrapper | None = None) -> int:
+    """Recount `leaderboard.ExcludedVoteCount` from the stored votes, in one transaction (locked against
+    writes meanwhile, as `vote_counts_rebuild`); returns the rows written."""
+    connection = connection or default_connection
+    excluded, params = votes_counted_sql(votes_not_kept(), "id", "anony", "exclusions")
+    recount = f"""
+        INSERT INTO {_EXCLUDED_TABLE} (reason, anony, count, last_vote_id, updated_at)
+        SELECT r.reason, v.anony, COUNT(*), MAX(v.id), now()
+        FROM ({excluded}) AS v(id, anony, exclusions)
+        CROSS JOIN LATERAL (SELECT DISTINCT unnest(array_append(v.exclusions, %s::varchar))) AS r(reason)
+        GROUP BY 1, 2
+    """  # noqa: S608 (the subquery is the ORM's, the table a constant, values are parameters)
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = 0")
+        cursor.execute(f"LOCK TABLE {_EXCLUDED_TABLE} IN EXCLUSIVE MODE")
+        cursor.execute(f"DELETE FROM {_EXCLUDED_TABLE}")  # noqa: S608
+        cursor.execute(recount, [*params, ExcludedVoteCount.ALL])
         return cursor.rowcount

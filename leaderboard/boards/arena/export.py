@@ -19,10 +19,17 @@ from django.db.models.functions import Greatest
 
 from arena.models import Model, Vote
 from arena.selectors import model_public
-from core.errors import InvalidInput, NotFound
+from arena.visibility import viewer_moderates
+from core.errors import InvalidInput, NotAllowed, NotFound
 from core.http import Validators
 from leaderboard.boards.arena.selectors import board_rows, model_history, snapshot_get
-from leaderboard.boards.arena.votes import votes_counted, votes_counted_sql
+from leaderboard.boards.arena.votes import (
+    VotesChanged,
+    VoteTotals,
+    vote_totals,
+    votes_counted,
+    votes_counted_sql,
+)
 from leaderboard.models import OnlineRating, RatingSnapshot
 
 ROW_KEYS: Final = (
@@ -70,8 +77,10 @@ class LeaderboardExport:
     style: bool
     interval: str
     min_votes: int
+    totals: VoteTotals | None = None  # live, not the snapshot's
 
     def to_dict(self) -> dict[str, Any]:
+        totals = self.totals or VoteTotals(counted=0, excluded=0, excluded_by_reason={})
         return {
             "snapshot": snapshot_summary(self.snapshot),
             "category": self.category,
@@ -79,25 +88,41 @@ class LeaderboardExport:
             "style": self.style,
             "interval": self.interval,
             "min_votes": self.min_votes,
+            "votes": {
+                "counted": totals.counted,
+                "excluded": totals.excluded,
+                "excluded_by_reason": dict(totals.excluded_by_reason),
+            },
             "rows": self.rows,
         }
 
 
 def leaderboard_validators(
-    *, snapshot: RatingSnapshot | None, category: str, min_battles: int, fmt: str, style: bool, interval: str
+    *,
+    snapshot: RatingSnapshot | None,
+    category: str,
+    min_battles: int,
+    fmt: str,
+    style: bool,
+    interval: str,
+    votes: VotesChanged | None = None,
 ) -> Validators:
-    # A snapshot never changes once stored (pruning drops matrices only), so its version is enough.
+    # A snapshot never changes once stored (pruning drops matrices only), so its version is enough
+    # for the rows; the live vote totals beside them change with `votes` (a vote, counted or not).
     version = snapshot.version if snapshot else 0
+    changes = [at for at in (snapshot.created_at if snapshot else None, votes.at if votes else None) if at]
     return Validators.of(
         "leaderboard",
         version,
+        votes.last_id if votes else "",
+        votes.at.timestamp() if votes and votes.at else "",
         category,
         min_battles,
         fmt,
         style,
         interval,
         settings.LEADERBOARD_MIN_VOTES,
-        last_modified=snapshot.created_at if snapshot else None,
+        last_modified=max(changes) if changes else None,
     )
 
 
@@ -140,6 +165,7 @@ def leaderboard_export(
         style=style,
         interval=interval,
         min_votes=min_votes,
+        totals=vote_totals(),
     )
 
 
@@ -278,21 +304,62 @@ def model_ratings_payload(*, found: ModelRatings, category: str, limit: int) -> 
 # ---------- Votes, in the common arena format ----------
 
 
-def _export_votes(*, since: datetime | None) -> QuerySet[Vote]:
-    votes = votes_counted()
+# What the export leaves out unless staff ask for it (`include`): the voter and the hashed address of
+# each vote, battles a moderator hid, and votes that are stored but not counted (with their reasons).
+EXPORT_INCLUDES: Final = ("ip_hash", "voter_id", "hidden", "excluded")
+# Each one's column of the votes query, and its key and value in a JSON line.
+_INCLUDE_COLUMNS: Final = {
+    "voter_id": ("voter_id", "'voter_id', v.x_voter_id"),
+    "ip_hash": ("ip_hash", "'ip_hash', v.x_ip_hash"),
+    "hidden": ("battle__hidden_at", "'hidden', v.x_hidden IS NOT NULL"),
+    "excluded": ("exclusions", "'exclusions', to_jsonb(v.x_excluded)"),
+}
+
+
+def export_includes_parse(*, value: str | None, user: Any) -> frozenset[str]:
+    """`include` (comma-separated names of EXPORT_INCLUDES) as a set: for staff and moderators only."""
+    if value is None or not value.strip():
+        return frozenset()
+    asked = {part.strip() for part in value.split(",") if part.strip()}
+    unknown = sorted(asked - set(EXPORT_INCLUDES))
+    if unknown:
+        raise InvalidInput(
+            f"'include' takes {', '.join(EXPORT_INCLUDES)} (comma-separated), got {', '.join(unknown)}."
+        )
+    if not viewer_moderates(user=user):
+        raise NotAllowed(
+            "Only staff can ask the export for voters, addresses, hidden battles or excluded votes; "
+            "leave out 'include' for the public export."
+        )
+    return frozenset(asked)
+
+
+def _export_votes(*, since: datetime | None, includes: frozenset[str] = frozenset()) -> QuerySet[Vote]:
+    if "excluded" in includes:
+        # Every stored vote, counted or not, under the same blind-only setting as the counted ones.
+        votes = Vote.objects.all()
+        if settings.LEADERBOARD_ANONY_ONLY:
+            votes = votes.filter(anony=True)
+    else:
+        votes = votes_counted()
+    if "hidden" not in includes:
+        votes = votes.filter(battle__hidden_at__isnull=True)
     if since is not None:
         votes = votes.filter(created_at__gt=since)
     return votes
 
 
-def battles_export_validators(*, since: datetime | None) -> Validators:
+def battles_export_validators(
+    *, since: datetime | None, includes: frozenset[str] = frozenset()
+) -> Validators:
     # The latest time a counted row entered the database: a live vote's own time, or an import's
     # battle-creation time (imported votes keep their historical time, which can be older).
-    votes = _export_votes(since=since)
+    votes = _export_votes(since=since, includes=includes)
     found = votes.aggregate(last_id=Max("id"), entered=Max(Greatest("created_at", "battle__created_at")))
     return Validators.of(
         "battles",
         since.timestamp() if since else "",
+        ",".join(sorted(includes)),
         votes.count(),
         found["last_id"],
         last_modified=found["entered"],
@@ -303,17 +370,18 @@ ExportKey = tuple[datetime, int]
 
 
 def battles_export_chunk(
-    *, since: datetime | None, after: ExportKey | None
+    *, since: datetime | None, after: ExportKey | None, includes: frozenset[str] = frozenset()
 ) -> tuple[list[str], ExportKey | None]:
     """The next JSON lines after `after` in (vote time, id) order.
 
     Keyset paging keeps each query an index range scan on the vote time, and PostgreSQL writes
     the JSON itself: Python only passes the text on.
     """
-    votes = _export_votes(since=since)
+    votes = _export_votes(since=since, includes=includes)
     if after is not None:
         # Written as a range on the vote time first, so that each chunk is an index range scan.
         votes = votes.filter(created_at__gte=after[0]).filter(Q(created_at__gt=after[0]) | Q(id__gt=after[1]))
+    extra = [name for name in EXPORT_INCLUDES if name in includes]
     counted, params = votes_counted_sql(
         votes,
         "id",
@@ -323,15 +391,19 @@ def battles_export_chunk(
         "winner",
         "anony",
         "categories",
+        *(_INCLUDE_COLUMNS[name][0] for name in extra),
     )
+    extra_names = "".join(f", x_{name}" for name in extra)
+    extra_json = "".join(f", {_INCLUDE_COLUMNS[name][1]}" for name in extra)
     sql = f"""
         SELECT v.id, v.created_at, json_build_object(
             'model_a', v.model_a, 'model_b', v.model_b, 'winner', v.winner,
-            'tstamp', extract(epoch FROM v.created_at), 'anony', v.anony, 'categories', v.categories)::text
-        FROM ({counted}) AS v(id, created_at, model_a, model_b, winner, anony, categories)
+            'tstamp', extract(epoch FROM v.created_at), 'anony', v.anony, 'categories', v.categories
+            {extra_json})::text
+        FROM ({counted}) AS v(id, created_at, model_a, model_b, winner, anony, categories{extra_names})
         ORDER BY v.created_at, v.id
         LIMIT %s
-    """  # noqa: S608 (the subquery is the ORM's, values are parameters)
+    """  # noqa: S608 (the subquery is the ORM's, the extra names are constants, values are parameters)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, EXPORT_CHUNK])
         rows = cursor.fetchall()
@@ -340,11 +412,11 @@ def battles_export_chunk(
     return lines, last
 
 
-def battles_export_lines(*, since: datetime | None) -> Iterator[str]:
+def battles_export_lines(*, since: datetime | None, includes: frozenset[str] = frozenset()) -> Iterator[str]:
     """Every exported vote as a JSON line, fetched a chunk at a time (for WSGI servers and tests)."""
     after: ExportKey | None = None
     while True:
-        lines, after = battles_export_chunk(since=since, after=after)
+        lines, after = battles_export_chunk(since=since, after=after, includes=includes)
         # One write per chunk, not per line: a million tiny sends would cost more than the queries.
         if lines:
             yield "".join(lines)
@@ -352,11 +424,13 @@ def battles_export_lines(*, since: datetime | None) -> Iterator[str]:
             return
 
 
-async def battles_export_lines_async(*, since: datetime | None) -> AsyncIterator[str]:
+async def battles_export_lines_async(
+    *, since: datetime | None, includes: frozenset[str] = frozenset()
+) -> AsyncIterator[str]:
     """The same lines for ASGI servers: each chunk is read in a worker thread, none held in memory."""
     after: ExportKey | None = None
     while True:
-        lines, after = await sync_to_async(battles_export_chunk)(since=since, after=after)
+        lines, after = await sync_to_async(battles_export_chunk)(since=since, after=after, includes=includes)
         if lines:
             yield "".join(lines)
         if after is None:

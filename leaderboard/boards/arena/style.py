@@ -46,7 +46,8 @@ def battle_style_count(*, battle: Battle) -> dict[str, int]:
 def vote_style_store(*, vote: Vote, battle: Battle) -> VoteStyle | None:
     """Store the vote and its answers' style; call inside the vote's transaction.
 
-    A vote outside `votes_kept()` (never the case for one just cast) gets no row, as in the counts.
+    A vote outside `votes_kept()` (excluded as it was cast: arena.integrity) gets no row, as in the
+    counts.
     """
     if not vote.is_valid:
         return None

@@ -10,11 +10,13 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 
 from arena.versions import MODELS
+from core.csp import plotly_styles
 from core.errors import InvalidInput
 from core.http import Validators, cached_read, conditional, validators_found
 from leaderboard.boards.arena.board import ArenaBoard, arena_board
 from leaderboard.boards.arena.categories import CATEGORIES, CATEGORY_LABELS, OVERALL
 from leaderboard.boards.arena.charts import arena_charts
+from leaderboard.boards.arena.outliers import FLAGGED, board_without_flagged
 from leaderboard.boards.arena.selectors import snapshot_latest
 from leaderboard.boards.arena.services import BOARD
 from leaderboard.boards.arena.versions import BOARD as VERSIONS
@@ -82,6 +84,14 @@ def arena_board_page(request: HttpRequest) -> HttpResponse:
     return render(request, "leaderboard/elo.html", _board_context(_board_of(request)))
 
 
+@cached_read(SNAPSHOT, FLAGGED, MODELS, anonymous_only=True)
+def arena_board_without_flagged_page(request: HttpRequest) -> HttpResponse:
+    """The ranking without the flagged outlier voters' votes (README "Outlier voters")."""
+    category, _ = _board_params(request)
+    without = board_without_flagged(category=category)
+    return render(request, "leaderboard/arena_without_flagged.html", {"without": without})
+
+
 def _fragment_validators(request: HttpRequest) -> Validators:
     # live.js sends back the version it shows (X-Board-Version) as If-None-Match.
     version = arena_board_version()
@@ -127,6 +137,8 @@ _MATRIX_SECTIONS: Final = (
 )
 
 
+# The one page whose policy allows inline styles: plotly.js needs them (core.csp, SECURITY.md).
+@plotly_styles
 @cached_read(SNAPSHOT, MODELS, anonymous_only=True)
 def arena_charts_page(request: HttpRequest) -> HttpResponse:
     category, _ = _board_params(request)

@@ -18,9 +18,9 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Max, QuerySet, Sum
 
-from arena.models import Model, Vote
+from arena.models import Exclusion, Model, Vote
 from leaderboard.boards.arena.categories import CATEGORIES, OVERALL
-from leaderboard.models import VoteCount
+from leaderboard.models import ExcludedVoteCount, VoteCount
 from leaderboard.ratings.battle_set import OUTCOME_A, OUTCOME_B, OUTCOME_TIE, WINNER_LABELS
 from leaderboard.ratings.pair_counts import PairCounts
 
@@ -36,6 +36,55 @@ def votes_counted() -> QuerySet[Vote]:
     if settings.LEADERBOARD_ANONY_ONLY:
         votes = votes.filter(anony=True)
     return votes
+
+
+def votes_not_kept() -> QuerySet[Vote]:
+    """The stored votes the counts leave out (`Vote.exclusions`: decided at vote time by
+    arena.integrity, or by a moderator); `leaderboard.ExcludedVoteCount` counts them by reason."""
+    return Vote.objects.filter(is_valid=False)
+
+
+@dataclass(frozen=True)
+class VoteTotals:
+    """What the board says of the votes: how many it counts, and how many it leaves out and why."""
+
+    counted: int
+    excluded: int
+    excluded_by_reason: dict[str, int]  # an `Exclusion` value: the excluded votes with that reason
+
+
+def vote_totals() -> VoteTotals:
+    """The counted votes and the excluded ones, by reason (a vote with two reasons is one vote, under
+    each reason), under LEADERBOARD_ANONY_ONLY as the board counts: from the counts alone, two small
+    queries however many votes there are."""
+    excluded = ExcludedVoteCount.objects.filter(count__gt=0)
+    if settings.LEADERBOARD_ANONY_ONLY:
+        excluded = excluded.filter(anony=True)
+    found = dict(excluded.values("reason").annotate(n=Sum("count")).values_list("reason", "n"))
+    return VoteTotals(
+        counted=vote_counts_state().total,
+        excluded=found.pop(ExcludedVoteCount.ALL, 0),
+        excluded_by_reason={reason: found[reason] for reason in Exclusion.values if reason in found},
+    )
+
+
+@dataclass(frozen=True)
+class VotesChanged:
+    """When the vote totals last changed: the newest vote (counted or not) and the counts' last change."""
+
+    last_id: int
+    at: datetime | None
+
+
+def votes_changed() -> VotesChanged:
+    """What `vote_totals` is judged fresh by, from the counts: a vote (counted or excluded) raises a
+    highest vote id, and an invalidation moves both tables' time."""
+    rows = [
+        table.objects.aggregate(last_id=Max("last_vote_id"), at=Max("updated_at"))
+        for table in (VoteCount, ExcludedVoteCount)
+    ]
+    times = [row["at"] for row in rows if row["at"] is not None]
+    return VotesChanged(last_id=max(row["last_id"] or 0 for row in rows), at=max(times) if times else None)
 
 
 def vote_counts_counted() -> QuerySet[VoteCount]:

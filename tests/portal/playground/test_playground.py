@@ -41,6 +41,8 @@ def test_playground_page_is_served_at_playground_through_the_site(playground_sta
     assert page.status_code == 200
     assert "gradio_config" in page.text
     assert "script-src 'self' 'unsafe-inline'" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
     assert settings.SESSION_COOKIE_NAME in page.cookies
     assert site.json() == {"alive": True}
 

@@ -81,7 +81,7 @@ def test_a_checkpoint_and_an_endpoint_go_from_submit_to_a_blind_battle(live_stac
     voter.headers["X-CSRFToken"] = voter.get("/api/v1/session").json()["csrf_token"]
     voter.headers["Origin"] = live_stack.base_url
     battle = voter.post("/api/v1/battles", data={"prompt": "Say something."}).json()
-    events = _events_until_done(live_stack, battle["stream"])
+    events = _events_until_done(live_stack, battle["stream"], client=voter)
     assert not [event for event in events if event["type"] == "error"], events
     reveal = voter.post(f"/api/v1/battles/{battle['id']}/vote", json={"winner": "tie"}).json()
     names = {reveal["model_a"]["name"], reveal["model_b"]["name"]}

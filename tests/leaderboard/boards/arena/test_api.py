@@ -171,6 +171,7 @@ def test_no_snapshot_yet_is_an_empty_board(db):
         "style": True,
         "interval": "bootstrap",
         "min_votes": 100,
+        "votes": {"counted": 0, "excluded": 0, "excluded_by_reason": {}},
         "rows": [],
     }
 
@@ -391,6 +392,7 @@ def test_export_is_streamed_asynchronously_under_asgi(rated):
 
 def test_the_export_route_and_a_battles_route_both_work(rated):
     battle = battle_make()
+    Vote.objects.create(battle=battle, winner="tie", voter_id="voter-1")  # voted: shared at its link
     assert Client(headers=ELSEWHERE).get("/api/v1/battles/export").status_code == 200
     detail = Client(headers=ELSEWHERE).get(f"/api/v1/battles/{battle.pk}")
     assert detail.status_code == 200 and detail.json()["id"] == str(battle.pk)
@@ -439,7 +441,7 @@ def test_export_streams_from_the_live_server(live_stack: LiveStack):
         ("/api/v1/battles/export?since=nan", 400, "'since' must be a time between the years 1 and 9999"),
         ("/api/v1/battles/export?since=-1e300", 400, "'since' must be a time between the years 1 and 9999"),
         ("/api/v1/leaderboard/snapshots?page=9223372036854775807", 422, "page"),
-        ("/api/v1/images/%00", 400, "holds a NUL character"),
+        ("/api/v1/attachments/%00", 400, "holds a NUL character"),
     ],
 )
 def test_input_out_of_range_is_a_4xx_with_a_sentence(db, path: str, status: int, detail: str):

@@ -177,7 +177,9 @@ def test_the_rebuild_command_says_how_many_rows_it_wrote(models):
     _cast(models, 6)
     rows = VoteCount.objects.filter(count__gt=0).count()
     printed = command_output("vote_counts_rebuild")
-    assert printed.strip() == f"{rows} vote count rows written; 6 counted votes."
+    assert printed.strip() == (
+        f"{rows} vote count rows written; 6 counted votes; 0 excluded vote count rows written."
+    )
 
 
 def test_an_import_counts_its_votes_and_keeps_those_cast_before(settings):
