@@ -6,6 +6,7 @@ workers' generation runner, which knows nothing of battles.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterable, Mapping
@@ -18,9 +19,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from arena.audio import WAV_RATE, audio_wav_get
 from arena.leases import answer_lease_hold
 from arena.media import media_asset_read
-from arena.models import Battle, Model, Response, Side, Turn, TurnAttachment
+from arena.models import Battle, MediaAsset, Modality, Model, Response, Side, Turn, TurnAttachment
+from arena.video import FRAMES_DEFAULT, video_frames_get
 from arena.waiting import (
     answer_duration_record,
     answer_stale_after_s,
@@ -30,9 +33,19 @@ from arena.waiting import (
     waiting_place_tell,
     waiting_places_tell,
 )
+from core.errors import NotFound
 from core.metrics import answer_timing_observe
 from core.realtime import battle_group, event_send
-from workers.adapters.base import ContentPart, GenerationParams, GenerationStats, ImagePart, Message, TextPart
+from workers.adapters.base import (
+    AudioPart,
+    ContentPart,
+    GenerationParams,
+    GenerationStats,
+    ImagePart,
+    Message,
+    TextPart,
+    VideoPart,
+)
 from workers.dispatch import model_queue
 from workers.runner import ModelSpec, generation_run
 from workers.streaming import ChunkStream
@@ -73,23 +86,48 @@ def _response_send(*, response: Response, slug: str) -> None:
 def conversation_build(*, response: Response) -> list[Message]:
     """Every turn up to this one, with this side's own earlier answers as the assistant's turns."""
     turn = response.turn
+    battle = turn.battle  # selected with both models by the caller
+    model = battle.model_a if response.side == Side.A else battle.model_b
     turns = list(Turn.objects.filter(battle_id=turn.battle_id, index__lte=turn.index).order_by("index"))
     answers = dict(
         Response.objects.filter(turn__in=turns[:-1], side=response.side).values_list("turn_id", "text")
     )
-    links = TurnAttachment.objects.filter(turn__in=turns, asset__kind="image").select_related("asset")
-    images: dict[int, list[ImagePart]] = {}
+    links = TurnAttachment.objects.filter(turn__in=turns).select_related("asset")
+    media: dict[int, list[ContentPart]] = {}
     for link in links.order_by("position"):
-        images.setdefault(link.turn_id, []).append(
-            ImagePart(data=media_asset_read(asset=link.asset), mime_type=link.asset.mime_type)
+        media.setdefault(link.turn_id, []).extend(
+            _attachment_parts(link=link, hears=Modality.AUDIO in model.input_modalities)
         )
     conversation: list[Message] = []
     for past in turns:
-        parts: list[ContentPart] = [*images.get(past.pk, []), TextPart(past.prompt)]
+        parts: list[ContentPart] = [*media.get(past.pk, []), TextPart(past.prompt)]
         conversation.append(Message(role="user", content=tuple(parts)))
         if past.pk != turn.pk:
             conversation.append(Message(role="assistant", content=(TextPart(answers.get(past.pk, "")),)))
     return conversation
+
+
+def _attachment_parts(*, link: TurnAttachment, hears: bool) -> list[ContentPart]:
+    """What a model is given of one attachment: the image; a video's sampled frames (the voter's count,
+    the same for both sides) and, for a model that hears, its sound; an audio file as 16 kHz WAV."""
+    asset = link.asset
+    if asset.kind == MediaAsset.Kind.IMAGE:
+        return [ImagePart(data=media_asset_read(asset=asset), mime_type=asset.mime_type)]
+    if asset.kind == MediaAsset.Kind.AUDIO:
+        return [AudioPart(wav=audio_wav_get(asset=asset), sample_rate=WAV_RATE)]
+    seen = video_frames_get(asset=asset, count=link.frames or FRAMES_DEFAULT)
+    parts: list[ContentPart] = [
+        VideoPart(
+            frames=tuple(seen.frames),
+            timestamps=tuple(seen.timestamps),
+            fps=seen.fps or 0.0,
+            duration_s=seen.duration,
+        )
+    ]
+    if hears:
+        with contextlib.suppress(NotFound):  # a silent video
+            parts.append(AudioPart(wav=audio_wav_get(asset=asset), sample_rate=WAV_RATE))
+    return parts
 
 
 def _message_scrub(message: str, *, model: Model) -> str:
@@ -198,7 +236,6 @@ def answer_generate(*, response_id: int) -> None:
 
 def _battle_state_announce(*, battle: Battle) -> None:
     from arena.selectors import battle_get, battle_state
-    from core.errors import NotFound
 
     try:
         state = battle_state(battle=battle_get(battle_id=battle.id, blind_only=False))

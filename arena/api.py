@@ -13,11 +13,21 @@ from ninja.decorators import decorate_view
 from pydantic import WithJsonSchema
 
 from arena import sanctions, selectors, services
+from arena.audio import audio_asset_create
 from arena.identity import ip_hash_get, rate_client_get, voter_id_get
 from arena.media import ACCEPTED_IMAGE_FORMATS, image_asset_create, media_asset_read
-from arena.models import Battle, MediaAsset, Report
+from arena.media_av import media_size_check
+from arena.models import Battle, MediaAsset, Report, TurnAttachment
 from arena.signals import RatingChange, VoteReveal
 from arena.versions import MODELS
+from arena.video import (
+    FRAMES_DEFAULT,
+    FRAMES_MAX,
+    FRAMES_MIN,
+    video_asset_create,
+    video_frame_read,
+    video_frames_check,
+)
 from arena.visibility import (
     attachment_readable_get,
     battle_readable_check,
@@ -25,7 +35,7 @@ from arena.visibility import (
     session_voter_id,
 )
 from core.api import ErrorOut
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from core.guards import csrf_require, upload_size_check
 from core.http import cached_read
 from core.ratelimits import request_rate_limit_check
@@ -41,14 +51,35 @@ Prompt = Annotated[
     ),
 ]
 
+# A video's frame count as arena.video reads it (a blank is the default), told to clients in the schema.
+Frames = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "integer",
+            "minimum": FRAMES_MIN,
+            "maximum": FRAMES_MAX,
+            "default": FRAMES_DEFAULT,
+            "description": "How many frames of the video both models see, sampled uniformly.",
+        }
+    ),
+]
+
 # The form as arena.services reads it, for the schema: the prompt is required (the service, not ninja,
-# refuses a missing one, in its own words) and the image in one of arena.media's formats.
+# refuses a missing one, in its own words); the image in one of arena.media's formats, the video and the
+# audio file in arena.media_av's (an image and an audio file may go together; a video goes alone).
 _PROMPT_FORM_DOC = {
     "requestBody": {
         "content": {
             "multipart/form-data": {
                 "schema": {"required": ["prompt"]},
-                "encoding": {"image": {"contentType": ", ".join(ACCEPTED_IMAGE_FORMATS.values())}},
+                "encoding": {
+                    "image": {"contentType": ", ".join(ACCEPTED_IMAGE_FORMATS.values())},
+                    "video": {"contentType": "video/mp4, video/webm, video/quicktime"},
+                    "audio": {
+                        "contentType": "audio/wav, audio/mpeg, audio/mp4, audio/ogg, audio/flac, audio/webm"
+                    },
+                },
             }
         }
     }
@@ -89,11 +120,25 @@ class VoteOut(Schema):
     elo: dict[str, RatingChangeOut] | None
 
 
-def _image_from_upload(image: UploadedFile | None) -> list[MediaAsset]:
-    if image is None:
-        return []
-    upload_size_check(size=image.size, what="image")
-    return [image_asset_create(data=image.read())]
+def _media_from_upload(
+    *, image: UploadedFile | None, video: UploadedFile | None, audio: UploadedFile | None, frames: int
+) -> list[MediaAsset]:
+    """The uploaded files as stored assets: an image, an audio file, both, or a video alone."""
+    if video is not None and (image is not None or audio is not None):
+        raise InvalidInput(
+            "Send a video on its own (its sound is kept with it), without an image or audio file."
+        )
+    assets = []
+    if image is not None:
+        upload_size_check(size=image.size, what="image")
+        assets.append(image_asset_create(data=image.read()))
+    if video is not None:
+        media_size_check(size=video.size, kind="video")
+        assets.append(video_asset_create(data=video.read(), frames=frames))
+    if audio is not None:
+        media_size_check(size=audio.size, kind="audio")
+        assets.append(audio_asset_create(data=audio.read()))
+    return assets
 
 
 def _battle_created(battle: Battle) -> dict[str, Any]:
@@ -145,15 +190,22 @@ def models_list(request: HttpRequest) -> list[dict[str, Any]]:
     openapi_extra=_PROMPT_FORM_DOC,
 )
 def battle_create(
-    request: HttpRequest, prompt: Prompt = Form(""), image: UploadedFile | None = File(None)
+    request: HttpRequest,
+    prompt: Prompt = Form(""),
+    image: UploadedFile | None = File(None),
+    video: UploadedFile | None = File(None),
+    audio: UploadedFile | None = File(None),
+    frames: Frames = Form(""),
 ) -> Status[dict[str, Any]]:
     csrf_require(request=request)
     request_rate_limit_check(request=request, scope="battle", client=rate_client_get(request=request))
+    frame_count = video_frames_check(count=frames)
     battle = services.battle_create(
         prompt=prompt,
-        attachments=_image_from_upload(image),
+        attachments=_media_from_upload(image=image, video=video, audio=audio, frames=frame_count),
         creator_id=voter_id_get(request=request),
         ip_hash=ip_hash_get(request=request),
+        video_frames=frame_count,
     )
     return Status(201, _battle_created(battle))
 
@@ -188,15 +240,20 @@ def battle_turn_create(
     battle_id: uuid.UUID,
     prompt: Prompt = Form(""),
     image: UploadedFile | None = File(None),
+    video: UploadedFile | None = File(None),
+    audio: UploadedFile | None = File(None),
+    frames: Frames = Form(""),
 ) -> Status[dict[str, Any]]:
     csrf_require(request=request)
     request_rate_limit_check(request=request, scope="turn", client=rate_client_get(request=request))
     _battle_reader_require(request, battle_id)
+    frame_count = video_frames_check(count=frames)
     services.turn_append(
         battle_id=battle_id,
         voter_id=voter_id_get(request=request),
         prompt=prompt,
-        attachments=_image_from_upload(image),
+        attachments=_media_from_upload(image=image, video=video, audio=audio, frames=frame_count),
+        video_frames=frame_count,
     )
     return Status(201, _battle_seen(request, battle_id))
 
@@ -291,20 +348,39 @@ def battle_report(request: HttpRequest, battle_id: uuid.UUID, payload: ReportIn)
 
 @router.get(
     "/attachments/{public_id}",
-    summary="An image of a battle, to those who may read the battle",
+    summary="An image, video or audio file of a battle, to those who may read the battle",
     response={200: None, 404: ErrorOut},
 )
 def attachment_get(request: HttpRequest, public_id: str) -> HttpResponse:
-    try:
-        name = uuid.UUID(public_id)
-    except ValueError:
-        raise NotFound("There is no such image.") from None
-    attachment = attachment_readable_get(
-        public_id=name, viewer_id=session_voter_id(session=request.session), user=request.user
-    )
+    attachment = _attachment_seen(request, public_id)
     asset = attachment.asset
     response = HttpResponse(media_asset_read(asset=asset), content_type=asset.mime_type)
     # Only the viewer's own browser keeps it: who may see it depends on the session (and a moderator
     # may hide its battle later), so no shared cache may.
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _attachment_seen(request: HttpRequest, public_id: str) -> TurnAttachment:
+    try:
+        name = uuid.UUID(public_id)
+    except ValueError:
+        raise NotFound("There is no such image.") from None
+    return attachment_readable_get(
+        public_id=name, viewer_id=session_voter_id(session=request.session), user=request.user
+    )
+
+
+@router.get(
+    "/attachments/{public_id}/frames/{int:index}",
+    summary="One of the frames both models saw of a battle's video (JPEG), to those who may read the battle",
+    response={200: None, 400: ErrorOut, 404: ErrorOut},
+)
+def attachment_frame_get(request: HttpRequest, public_id: str, index: int) -> HttpResponse:
+    attachment = _attachment_seen(request, public_id)
+    if attachment.frames is None:
+        raise NotFound("This attachment is not a video; it has no frames.")
+    data = video_frame_read(asset=attachment.asset, count=attachment.frames, index=index)
+    response = HttpResponse(data, content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=3600"
     return response

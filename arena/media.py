@@ -28,11 +28,27 @@ from core.guards import upload_size_check
 logger = logging.getLogger(__name__)
 
 ACCEPTED_IMAGE_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
-_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+_EXTENSIONS = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    # Video and audio originals, kept as uploaded (arena.media_av).
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+    "audio/wav": "wav",
+    "audio/mpeg": "mp3",
+    "audio/mp4": "m4a",
+    "audio/ogg": "ogg",
+    "audio/flac": "flac",
+    "audio/webm": "weba",
+}
+_FOLDERS = {"image": "images", "video": "videos", "audio": "audio"}
 
 
 def media_path(*, sha256: str, mime_type: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / "images" / sha256[:2] / f"{sha256}.{_EXTENSIONS[mime_type]}"
+    folder = _FOLDERS[mime_type.split("/")[0]]
+    return Path(settings.MEDIA_ROOT) / folder / sha256[:2] / f"{sha256}.{_EXTENSIONS[mime_type]}"
 
 
 def _image_decode(data: bytes) -> Image.Image:

@@ -95,10 +95,37 @@ class MediaAsset(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     # Perceptual hash (imagehash's pHash, 16 hex digits) of an image, checked against BannedImage.
     phash = models.CharField(max_length=16, blank=True)
+    # A video's or audio file's length, read from its container (arena.media_av).
+    duration_s = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.sha256[:12]}"
+
+
+class MediaRendition(models.Model):
+    """What models read of a video or audio asset, derived once and reused (arena.video, arena.audio):
+    `frames` (frame_count JPEGs; meta: timestamps, fps, duration, width, height) or `wav` (16 kHz
+    mono PCM; meta: sample_rate, samples, duration). Its files lie under MEDIA_ROOT/renditions/."""
+
+    class Kind(models.TextChoices):
+        FRAMES = "frames", "Sampled frames"
+        WAV = "wav", "16 kHz mono WAV"
+
+    asset = models.ForeignKey(MediaAsset, on_delete=models.CASCADE, related_name="renditions")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    # The number of frames of a `frames` rendition; 0 for `wav`.
+    frame_count = models.PositiveSmallIntegerField(default=0)
+    meta = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "kind", "frame_count"], name="rendition_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id[:12]}:{self.kind}:{self.frame_count}"
 
 
 class Battle(models.Model):
@@ -179,6 +206,8 @@ class TurnAttachment(models.Model):
     # The name an attachment is served under: random, so that holding a picture tells nothing about
     # whether someone uploaded it (the content hash never leaves the server).
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # A video's frame count, as the voter chose it (1-32): both sides see the same sampled frames.
+    frames = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["turn", "position"]

@@ -25,6 +25,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from arena.media import media_path
+from arena.media_av import rendition_files
 from arena.models import Battle, MediaAsset, Response, Turn, TurnAttachment
 from core.errors import Conflict, NotFound
 
@@ -41,14 +42,17 @@ def _files_delete(paths: list[Path]) -> None:
             logger.warning("could not delete the erased image %s", path, exc_info=True)
 
 
-def _assets_unused_delete(asset_ids: set[str]) -> list[Path]:
-    """Delete the assets among `asset_ids` that no attachment uses any more; their files' paths."""
+def _assets_unused_delete(asset_ids: set[str]) -> tuple[list[Path], list[Path]]:
+    """Delete the assets among `asset_ids` that no attachment uses any more; their files' paths, and
+    those of what was derived from them (a video's frames and sound, an audio file's WAV)."""
     paths = []
+    derived_paths: list[Path] = []
     unused = MediaAsset.objects.filter(pk__in=asset_ids).exclude(
         pk__in=TurnAttachment.objects.values("asset_id")
     )
     for asset in unused:
         path = media_path(sha256=asset.sha256, mime_type=asset.mime_type)
+        derived = rendition_files(asset=asset)
         try:
             # Its own savepoint: a concurrent upload that just attached it keeps it (PROTECT).
             with transaction.atomic():
@@ -56,7 +60,8 @@ def _assets_unused_delete(asset_ids: set[str]) -> list[Path]:
         except ProtectedError:
             continue
         paths.append(path)
-    return paths
+        derived_paths.extend(derived)
+    return paths, derived_paths
 
 
 def battle_erase(*, battle_id: uuid.UUID | str, answers: bool = True) -> dict[str, int]:
@@ -77,10 +82,10 @@ def battle_erase(*, battle_id: uuid.UUID | str, answers: bool = True) -> dict[st
         links = TurnAttachment.objects.filter(turn__battle=battle)
         asset_ids = set(links.values_list("asset_id", flat=True))
         attachments, _ = links.delete()
-        paths = _assets_unused_delete(asset_ids)
+        paths, derived = _assets_unused_delete(asset_ids)
         Battle.objects.filter(pk=battle.pk).update(erased_at=timezone.now())
         # The files go once the rows are gone for good; a rolled-back erase keeps both.
-        transaction.on_commit(lambda: _files_delete(paths))
+        transaction.on_commit(lambda: _files_delete(paths + derived))
     return {"prompts": prompts, "answers": erased_answers, "attachments": attachments, "images": len(paths)}
 
 

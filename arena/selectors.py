@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, Q
 
 from arena.answers import answer_stream_key
-from arena.models import Battle, Model, Response, Turn, TurnAttachment, Vote
+from arena.models import Battle, MediaRendition, Model, Response, Turn, TurnAttachment, Vote
 from core.errors import NotFound
 from workers.streaming import stream_state_get
 
@@ -127,6 +127,29 @@ def _response_payload(response: Response) -> dict[str, Any]:
     }
 
 
+def _turn_media(turn: Turn) -> dict[str, Any]:
+    """A turn's video and audio as the page shows them: the originals' URLs and, for a video, the
+    frames both models saw (`video_frames`: each frame's URL and time in seconds; empty until made)."""
+    links = list(turn.turnattachment_set.all())
+    video = next((link for link in links if link.asset.kind == "video"), None)
+    audio = next((link for link in links if link.asset.kind == "audio"), None)
+    frames: list[dict[str, Any]] = []
+    if video is not None and video.frames:
+        rendition = MediaRendition.objects.filter(
+            asset_id=video.asset_id, kind=MediaRendition.Kind.FRAMES, frame_count=video.frames
+        ).first()
+        timestamps = rendition.meta.get("timestamps", []) if rendition is not None else []
+        frames = [
+            {"url": f"/api/v1/attachments/{video.public_id}/frames/{i}", "timestamp": at}
+            for i, at in enumerate(timestamps)
+        ]
+    return {
+        "video_url": f"/api/v1/attachments/{video.public_id}" if video is not None else None,
+        "video_frames": frames,
+        "audio_url": f"/api/v1/attachments/{audio.public_id}" if audio is not None else None,
+    }
+
+
 def battle_payload(*, battle: Battle, viewer_id: str | None) -> dict[str, Any]:
     """The state of a battle as `viewer_id` (a voter id) sees it, once arena.visibility let them read
     it: only its creator may act on it; `models` stays null until the vote. An erased battle (its
@@ -155,6 +178,7 @@ def battle_payload(*, battle: Battle, viewer_id: str | None) -> dict[str, Any]:
                     ),
                     None,
                 ),
+                **_turn_media(turn),
                 "responses": {
                     response.side: _response_payload(response) for response in turn.responses.all()
                 },

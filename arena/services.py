@@ -68,10 +68,18 @@ def _prompt_screen(*, prompt: str, label: str = "") -> list[str]:
     return [f"{label}{reason}"[:REASON_MAX] for reason in verdict.reasons] if verdict.action == "flag" else []
 
 
-def _turn_create(*, battle: Battle, index: int, prompt: str, attachments: Sequence[MediaAsset]) -> Turn:
+def _turn_create(
+    *, battle: Battle, index: int, prompt: str, attachments: Sequence[MediaAsset], video_frames: int = 8
+) -> Turn:
     turn = Turn.objects.create(battle=battle, index=index, prompt=prompt)
     TurnAttachment.objects.bulk_create(
-        TurnAttachment(turn=turn, asset=asset, position=position)
+        TurnAttachment(
+            turn=turn,
+            asset=asset,
+            position=position,
+            # The voter's frame count: both sides see these frames of the video (arena.video).
+            frames=video_frames if asset.kind == MediaAsset.Kind.VIDEO else None,
+        )
         for position, asset in enumerate(attachments)
     )
     responses = Response.objects.bulk_create(Response(turn=turn, side=side) for side in battle.sides)
@@ -86,6 +94,7 @@ def battle_create(
     creator_id: str,
     ip_hash: str,
     retry_of: Battle | None = None,
+    video_frames: int = 8,
 ) -> Battle:
     """Draw a pair able to read the prompt and start both answers."""
     prompt = _prompt_clean(prompt)
@@ -102,7 +111,9 @@ def battle_create(
             retry_of=retry_of,
             flags=flags,
         )
-        _turn_create(battle=battle, index=0, prompt=prompt, attachments=attachments)
+        _turn_create(
+            battle=battle, index=0, prompt=prompt, attachments=attachments, video_frames=video_frames
+        )
         transaction.on_commit(battle_started_count)
     return battle
 
@@ -222,7 +233,12 @@ def _latest_responses_check(*, battle: Battle, action: str) -> int:
 
 
 def turn_append(
-    *, battle_id: uuid.UUID | str, voter_id: str, prompt: str, attachments: Sequence[MediaAsset] = ()
+    *,
+    battle_id: uuid.UUID | str,
+    voter_id: str,
+    prompt: str,
+    attachments: Sequence[MediaAsset] = (),
+    video_frames: int = 8,
 ) -> Turn:
     """A follow-up question to the same pair."""
     prompt = _prompt_clean(prompt)
@@ -236,6 +252,14 @@ def turn_append(
         if battle.erased_at is not None:
             raise Conflict("This battle's conversation was erased; start a new round to ask more.")
         latest = _latest_responses_check(battle=battle, action="ask a follow-up")
+        needed = {asset.kind for asset in attachments}
+        unread = needed - set(battle.model_a.input_modalities) | needed - set(battle.model_b.input_modalities)
+        if unread:
+            # In words that name neither model: before the vote they are anonymous.
+            raise InvalidInput(
+                f"The models of this battle cannot read {' or '.join(sorted(unread))}; "
+                "start a new round with it."
+            )
         if latest + 1 >= settings.ARENA_MAX_TURNS:
             if battle.mode == Battle.Mode.DIRECT:
                 raise Conflict(
@@ -250,7 +274,13 @@ def turn_append(
             battle.flags = [*battle.flags, *added]
             battle.flags_reviewed_at = None
             battle.save(update_fields=["flags", "flags_reviewed_at"])
-        return _turn_create(battle=battle, index=latest + 1, prompt=prompt, attachments=attachments)
+        return _turn_create(
+            battle=battle,
+            index=latest + 1,
+            prompt=prompt,
+            attachments=attachments,
+            video_frames=video_frames,
+        )
 
 
 @dataclass(frozen=True)
@@ -462,9 +492,9 @@ def battle_retry(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str) -> 
             raise Conflict("This battle's prompt was erased, so it cannot be retried; start a new round.")
         first = battle.turns.order_by("index").first()
         assert first is not None
-        attachments = [
-            link.asset for link in TurnAttachment.objects.filter(turn=first).select_related("asset")
-        ]
+        links = list(TurnAttachment.objects.filter(turn=first).select_related("asset"))
+        attachments = [link.asset for link in links]
+        video_frames = next((link.frames for link in links if link.frames), 8)
         # One prompt, one counted vote: a voted battle keeps its vote, and the original of a retry
         # is abandoned, so it takes none (arena.integrity's "retried" covers any other path).
         if Vote.objects.filter(battle=battle).exists():
@@ -478,6 +508,7 @@ def battle_retry(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str) -> 
             creator_id=voter_id,
             ip_hash=ip_hash,
             retry_of=battle,
+            video_frames=video_frames,
         )
 
 

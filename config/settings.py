@@ -502,6 +502,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = ARENA_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = ARENA_MAX_UPLOAD_BYTES + 1024 * 1024
 ARENA_MAX_IMAGE_PIXELS = env.int("ARENA_MAX_IMAGE_PIXELS", default=40_000_000)
 ARENA_IMAGE_MAX_SIDE = env.int("ARENA_IMAGE_MAX_SIDE", default=1024)
+# Video (MP4, WebM, MOV) and audio (WAV, MP3, M4A, OGG, FLAC, WebM) uploads (arena.video, arena.audio).
+ARENA_MAX_VIDEO_BYTES = env.int("ARENA_MAX_VIDEO_BYTES", default=50 * 1000 * 1000)
+ARENA_MAX_VIDEO_SECONDS = env.float("ARENA_MAX_VIDEO_SECONDS", default=60.0)
+ARENA_MAX_AUDIO_BYTES = env.int("ARENA_MAX_AUDIO_BYTES", default=10 * 1000 * 1000)
+ARENA_MAX_AUDIO_SECONDS = env.float("ARENA_MAX_AUDIO_SECONDS", default=30.0)
+# FFmpeg reads uploads in a child process (arena.media_decode) stopped after this many seconds (wall
+# clock and CPU) or at this much address space.
+ARENA_MEDIA_DECODE_TIMEOUT_S = env.float("ARENA_MEDIA_DECODE_TIMEOUT_S", default=30.0)
+ARENA_MEDIA_DECODE_MEMORY_MB = env.int("ARENA_MEDIA_DECODE_MEMORY_MB", default=2048)
 # Banned images (arena.BannedImage): an upload within this many bits of a banned one's perceptual hash
 # (pHash, 64 bits) is refused as a near copy; -1 checks exact copies only.
 ARENA_IMAGE_BAN_DISTANCE = env.int("ARENA_IMAGE_BAN_DISTANCE", default=6)

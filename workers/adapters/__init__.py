@@ -6,6 +6,7 @@ Importing this package loads no ML library; the local adapter imports torch when
 from workers.adapters.base import (
     AdapterConfigError,
     AdapterError,
+    AudioPart,
     ContentPart,
     GenerationParams,
     GenerationStats,
@@ -13,6 +14,7 @@ from workers.adapters.base import (
     Message,
     ModelAdapter,
     TextPart,
+    VideoPart,
 )
 from workers.adapters.registry import (
     adapter_cache_clear,
@@ -26,6 +28,7 @@ __all__ = [
     "ADAPTER_KINDS",
     "AdapterConfigError",
     "AdapterError",
+    "AudioPart",
     "ContentPart",
     "GenerationParams",
     "GenerationStats",
@@ -33,6 +36,7 @@ __all__ = [
     "Message",
     "ModelAdapter",
     "TextPart",
+    "VideoPart",
     "adapter_cache_clear",
     "adapter_config_validate",
     "adapter_forget",

@@ -21,7 +21,23 @@ class ImagePart:
     mime_type: str  # e.g. "image/png"
 
 
-ContentPart = TextPart | ImagePart
+@dataclass(frozen=True)
+class VideoPart:
+    """A video as the models see it: frames already sampled from it, identical for both sides of a battle."""
+
+    frames: tuple[bytes, ...]  # JPEG or PNG, in order
+    timestamps: tuple[float, ...]  # seconds into the video, one per frame
+    fps: float  # the source video's frame rate
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class AudioPart:
+    wav: bytes  # a PCM WAV file (16 kHz mono from uploads)
+    sample_rate: int
+
+
+ContentPart = TextPart | ImagePart | VideoPart | AudioPart
 
 
 @dataclass(frozen=True)

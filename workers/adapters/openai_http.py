@@ -12,13 +12,18 @@ import httpx
 
 from workers.adapters.base import (
     AdapterError,
+    AudioPart,
+    ContentPart,
     GenerationParams,
     GenerationStats,
     ImagePart,
     Message,
     ModelAdapter,
+    TextPart,
+    VideoPart,
 )
 from workers.adapters.images import image_data_url
+from workers.adapters.media import audio_base64_wav, video_data_url, video_frame_data_urls
 from workers.adapters.public_network import PublicOnlyTransport
 from workers.adapters.settings import OpenAISettings
 from workers.adapters.sse import sse_data_iterate
@@ -56,19 +61,35 @@ def _shorten(text: str) -> str:
     return text if len(text) <= _REASON_MAX_CHARS else text[: _REASON_MAX_CHARS - 1] + "…"
 
 
-def message_payload(*, message: Message) -> dict[str, Any]:
-    """One message as the chat API takes it; text alone as a plain string, which every server accepts."""
-    if not any(isinstance(part, ImagePart) for part in message.content):
+def _part_payload(part: ContentPart, *, video_mode: str) -> list[dict[str, Any]]:
+    if isinstance(part, ImagePart):
+        return [{"type": "image_url", "image_url": {"url": image_data_url(part=part)}}]
+    if isinstance(part, VideoPart):
+        if video_mode == "images":
+            return [
+                {"type": "image_url", "image_url": {"url": url}} for url in video_frame_data_urls(part=part)
+            ]
+        return [{"type": "video_url", "video_url": {"url": video_data_url(part=part)}}]
+    if isinstance(part, AudioPart):
+        return [
+            {"type": "input_audio", "input_audio": {"data": audio_base64_wav(part=part), "format": "wav"}}
+        ]
+    return [{"type": "text", "text": part.text}]
+
+
+def message_payload(*, message: Message, video_mode: str = "video_url") -> dict[str, Any]:
+    """One message as the chat API takes it; text alone as a plain string, which every server accepts.
+
+    `video_mode` "video_url" sends a video as vLLM's pre-sampled frames, "images" as one image each.
+    """
+    if all(isinstance(part, TextPart) for part in message.content):
         return {
             "role": message.role,
-            "content": "\n".join(getattr(part, "text", "") for part in message.content),
+            "content": "\n".join(part.text for part in message.content if isinstance(part, TextPart)),
         }
     content: list[dict[str, Any]] = []
     for part in message.content:
-        if isinstance(part, ImagePart):
-            content.append({"type": "image_url", "image_url": {"url": image_data_url(part=part)}})
-        else:
-            content.append({"type": "text", "text": part.text})
+        content.extend(_part_payload(part, video_mode=video_mode))
     return {"role": message.role, "content": content}
 
 
@@ -132,7 +153,10 @@ class OpenAIHttpAdapter(ModelAdapter):
     def request_body(self, *, conversation: Sequence[Message], params: GenerationParams) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.settings.model,
-            "messages": [message_payload(message=message) for message in conversation],
+            "messages": [
+                message_payload(message=message, video_mode=self.settings.video_mode)
+                for message in conversation
+            ],
             "stream": True,
             "max_tokens": params.max_new_tokens,
             "temperature": params.temperature,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -19,6 +19,10 @@ DTYPES: Final = ("auto", "float32", "float16", "bfloat16")
 _DEVICE_PATTERN: Final = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
 _ENV_NAME_PATTERN: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SCRIPTED_CHUNKS: Final = ("word", "char")
+# How a video reaches the model: as a video (its own token layout, with timestamps) or as its frames,
+# one image each, for models or servers without a video input.
+TRANSFORMERS_VIDEO_MODES: Final = ("video", "images")
+OPENAI_VIDEO_MODES: Final = ("video_url", "images")
 SCRIPTED_DEFAULT_TEXT: Final = (
     "This is a scripted answer, not a model's. It streams chunk by chunk at the pace its configuration "
     "sets, so battles, streaming and benchmarks can be tried without loading any model."
@@ -33,6 +37,7 @@ class TransformersSettings:
     device: str | None = None  # None: cuda when available, else cpu
     dtype: str | None = None  # None: bfloat16 on cuda, float32 elsewhere
     trust_remote_code: bool = False
+    video_mode: str = "video"  # one of TRANSFORMERS_VIDEO_MODES
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class OpenAISettings:
     extra_body: Mapping[str, Any] = field(default_factory=dict)
     # Some servers reject `stream_options`; usage is then simply not reported.
     include_usage: bool = True
+    # "video_url": vLLM's pre-sampled frames (`data:video/jpeg;base64,...`); "images": one image_url each.
+    video_mode: str = "video_url"
 
 
 @dataclass(frozen=True)
@@ -135,17 +142,28 @@ def _dtype_check(reader: _ConfigReader, dtype: str | None) -> None:
         reader.problems.append(f"'dtype' must be one of {', '.join(DTYPES)}, not '{dtype}'.")
 
 
+def _choice(reader: _ConfigReader, key: str, *, choices: tuple[str, ...]) -> str:
+    value = reader.text(key, required=False) or choices[0]
+    if value not in choices:
+        reader.problems.append(f"'{key}' must be one of {', '.join(choices)}, not '{value}'.")
+        return choices[0]
+    return value
+
+
 def _transformers_read(reader: _ConfigReader) -> TransformersSettings | None:
-    reader.unknown_reject(allowed=("path", "device", "dtype", "trust_remote_code"))
+    reader.unknown_reject(allowed=("path", "device", "dtype", "trust_remote_code", "video_mode"))
     path = reader.text("path", required=True)
     device = reader.text("device", required=False)
     dtype = reader.text("dtype", required=False)
     _device_check(reader, device)
     _dtype_check(reader, dtype)
     trust_remote_code = reader.flag("trust_remote_code", default=False)
+    video_mode = _choice(reader, "video_mode", choices=TRANSFORMERS_VIDEO_MODES)
     if path is None:
         return None
-    return TransformersSettings(path=path, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
+    return TransformersSettings(
+        path=path, device=device, dtype=dtype, trust_remote_code=trust_remote_code, video_mode=video_mode
+    )
 
 
 def _openai_read(reader: _ConfigReader) -> OpenAISettings | None:
@@ -161,6 +179,7 @@ def _openai_read(reader: _ConfigReader) -> OpenAISettings | None:
             "max_retries",
             "extra_body",
             "include_usage",
+            "video_mode",
         )
     )
     base_url = reader.text("base_url", required=True)
@@ -193,6 +212,7 @@ def _openai_read(reader: _ConfigReader) -> OpenAISettings | None:
         max_retries=reader.integer("max_retries", default=2, low=0, high=10),
         extra_body=extra_body,
         include_usage=reader.flag("include_usage", default=True),
+        video_mode=_choice(reader, "video_mode", choices=OPENAI_VIDEO_MODES),
     )
     return settings if base_url is not None and model is not None else None
 
@@ -256,12 +276,7 @@ def settings_parse(
         _device_check(reader, device or None)
         _dtype_check(reader, dtype or None)
         problems += reader.problems
-        settings = TransformersSettings(
-            path=settings.path,
-            device=device or settings.device,
-            dtype=dtype or settings.dtype,
-            trust_remote_code=settings.trust_remote_code,
-        )
+        settings = replace(settings, device=device or settings.device, dtype=dtype or settings.dtype)
     if problems or settings is None:
         raise AdapterConfigError(problems)
     return settings

@@ -1,4 +1,4 @@
-"""A vision-language model run in this process with transformers, its answer streamed as it is generated."""
+"""A multimodal model run in this process with transformers, its answer streamed as it is generated."""
 
 from __future__ import annotations
 
@@ -11,23 +11,30 @@ from typing import Any
 
 import torch
 from transformers import (
+    AutoConfig,
     AutoModelForImageTextToText,
+    AutoModelForMultimodalLM,
     AutoProcessor,
     LogitsProcessorList,
     StoppingCriteria,
     StoppingCriteriaList,
     TextIteratorStreamer,
 )
+from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING
 
 from workers.adapters.base import (
     AdapterError,
+    AudioPart,
+    ContentPart,
     GenerationParams,
     GenerationStats,
     ImagePart,
     Message,
     ModelAdapter,
+    VideoPart,
 )
 from workers.adapters.images import image_decode
+from workers.adapters.media import audio_resample, audio_samples, video_frames_decode, video_metadata
 from workers.adapters.sampling import SeededSampler
 from workers.adapters.settings import TransformersSettings
 
@@ -88,17 +95,32 @@ class _CountingStreamer(TextIteratorStreamer):
         super().put(value)
 
 
-def _processor_conversation(conversation: Sequence[Message]) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    for message in conversation:
-        content: list[dict[str, Any]] = []
-        for part in message.content:
-            if isinstance(part, ImagePart):
-                content.append({"type": "image", "image": image_decode(part=part)})
-            else:
-                content.append({"type": "text", "text": part.text})
-        messages.append({"role": message.role, "content": content})
-    return messages
+def _has_media(conversation: Sequence[Message]) -> bool:
+    return any(
+        isinstance(part, VideoPart | AudioPart) for message in conversation for part in message.content
+    )
+
+
+def _auto_class(path: str, *, trust_remote_code: bool) -> Any:
+    """AutoModelForImageTextToText for the image models it knows (loaded as they always were);
+    AutoModelForMultimodalLM for the rest, which is the only class that loads audio models such as
+    Qwen2-Audio."""
+    config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
+    auto_map = getattr(config, "auto_map", None) or {}
+    if type(config) in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING or "AutoModelForImageTextToText" in auto_map:
+        return AutoModelForImageTextToText
+    return AutoModelForMultimodalLM
+
+
+class _Inputs:
+    """What one conversation becomes for a processor: its messages and the per-video metadata."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.video_metadata: list[dict[str, object]] = []
+
+    def processor_kwargs(self) -> dict[str, Any]:
+        return {"video_metadata": self.video_metadata} if self.video_metadata else {}
 
 
 class TransformersLocalAdapter(ModelAdapter):
@@ -117,7 +139,8 @@ class TransformersLocalAdapter(ModelAdapter):
             raise AdapterError(f"The model directory '{settings.path}' does not exist.")
         try:
             self.processor = AutoProcessor.from_pretrained(path, trust_remote_code=settings.trust_remote_code)
-            self.model = AutoModelForImageTextToText.from_pretrained(
+            auto_class = _auto_class(path, trust_remote_code=settings.trust_remote_code)
+            self.model = auto_class.from_pretrained(
                 path, dtype=self.dtype, device_map=self.device, trust_remote_code=settings.trust_remote_code
             ).eval()
         except Exception as exc:
@@ -125,6 +148,59 @@ class TransformersLocalAdapter(ModelAdapter):
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
         # One generate at a time per model: modules and caches are not safe to share between threads.
         self._generate_lock = threading.Lock()
+        # What this model's processor can take, read off the processor itself.
+        self._takes_images = getattr(self.processor, "image_processor", None) is not None
+        self._takes_video = getattr(self.processor, "video_processor", None) is not None
+        audio = getattr(self.processor, "feature_extractor", None) or getattr(
+            self.processor, "audio_processor", None
+        )
+        self._audio_rate: int | None = getattr(audio, "sampling_rate", None) if audio is not None else None
+        # Whisper-style front ends cut everything after their window (30 s) without a word: refused instead.
+        chunk = getattr(audio, "chunk_length", None)
+        self._audio_max_s: float | None = (
+            float(chunk) if isinstance(chunk, int | float) and chunk > 0 else None
+        )
+
+    def _part_convert(self, part: ContentPart, inputs: _Inputs) -> list[dict[str, Any]]:
+        if isinstance(part, ImagePart):
+            if not self._takes_images:
+                raise AdapterError("This model does not take images.")
+            return [{"type": "image", "image": image_decode(part=part)}]
+        if isinstance(part, VideoPart):
+            frames = video_frames_decode(part=part)
+            if self.settings.video_mode == "images":
+                if not self._takes_images:
+                    raise AdapterError("This model does not take images, so it cannot see a video's frames.")
+                return [{"type": "image", "image": frame} for frame in frames]
+            if not self._takes_video:
+                raise AdapterError(
+                    'This model does not take video; configure it with video_mode "images" to give it '
+                    "a video's frames as images."
+                )
+            inputs.video_metadata.append(video_metadata(part=part, frames=frames))
+            return [{"type": "video", "video": frames}]
+        if isinstance(part, AudioPart):
+            if self._audio_rate is None:
+                raise AdapterError("This model does not take audio.")
+            samples = audio_samples(part=part)
+            seconds = len(samples) / part.sample_rate
+            if self._audio_max_s is not None and seconds > self._audio_max_s:
+                raise AdapterError(
+                    f"This model hears at most {self._audio_max_s:g} s of audio; the attached audio lasts "
+                    f"{seconds:.1f} s."
+                )
+            samples = audio_resample(samples=samples, rate=part.sample_rate, target_rate=self._audio_rate)
+            return [{"type": "audio", "audio": samples}]
+        return [{"type": "text", "text": part.text}]
+
+    def _processor_inputs(self, conversation: Sequence[Message]) -> _Inputs:
+        inputs = _Inputs()
+        for message in conversation:
+            content: list[dict[str, Any]] = []
+            for part in message.content:
+                content.extend(self._part_convert(part, inputs))
+            inputs.messages.append({"role": message.role, "content": content})
+        return inputs
 
     def _open(
         self,
@@ -172,13 +248,16 @@ class TransformersLocalAdapter(ModelAdapter):
         # Sampling draws from one generator per request (sampling.py), which a batch cannot keep.
         if len(conversations) < 2 or params.temperature > 0:
             return None
+        # Videos and audio are asked one at a time: their metadata and padding do not batch simply.
+        if any(_has_media(conversation) for conversation in conversations):
+            return None
         # A processor pads text, not images: rows with different numbers of images are asked one by one.
         images = {sum(isinstance(part, ImagePart) for m in c for part in m.content) for c in conversations}
         if len(images) > 1:
             return None
         try:
             inputs = self.processor.apply_chat_template(
-                [_processor_conversation(conversation) for conversation in conversations],
+                [self._processor_inputs(conversation).messages for conversation in conversations],
                 tokenize=True,
                 return_dict=True,
                 return_tensors="pt",
@@ -199,13 +278,15 @@ class TransformersLocalAdapter(ModelAdapter):
         return [str(text) for text in self.tokenizer.batch_decode(answers, skip_special_tokens=True)]
 
     def _inputs_build(self, conversation: Sequence[Message]) -> Any:
+        prepared = self._processor_inputs(conversation)
         try:
             inputs = self.processor.apply_chat_template(
-                _processor_conversation(conversation),
+                prepared.messages,
                 tokenize=True,
                 return_dict=True,
                 return_tensors="pt",
                 add_generation_prompt=True,
+                processor_kwargs=prepared.processor_kwargs(),
             )
         except AdapterError:
             raise

@@ -1,7 +1,8 @@
-"""Tiny random-weight vision-language models, built offline in seconds, for demos and tests.
+"""Tiny random-weight multimodal models, built offline in seconds, for demos and tests.
 
-Two architectures (LLaVA-style and Qwen2-VL-style), two sizes each; they load through the normal
-`transformers` adapter path. Importing this package needs no torch; building does.
+LLaVA-style (images) and Qwen2-VL-style (images and video), two sizes each, and a Qwen2-Audio-style
+model (audio); they load through the normal `transformers` adapter path. Importing this package needs
+no torch; building does.
 """
 
 from workers.tiny_models.build import tiny_model_build, tiny_models_build

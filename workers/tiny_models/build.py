@@ -15,11 +15,13 @@ from workers.tiny_models.specs import TinyModelSpec, tiny_model_spec
 
 # Written last: a directory without it (an interrupted build) is rebuilt, one with another recipe too.
 MARKER_FILE: Final = "tiny_model.json"
-_MARKER_FORMAT: Final = 1  # bump when the build writes something different for the same recipe
+_MARKER_FORMAT: Final = 2  # bump when the build writes something different for the same recipe
 
 
 def _marker(recipe: TinyRecipe) -> dict[str, object]:
-    return {"format": _MARKER_FORMAT, "recipe": asdict(recipe)}
+    # Through JSON and back, so it compares equal to a marker read from disk (tuples become lists).
+    marker: dict[str, object] = json.loads(json.dumps({"format": _MARKER_FORMAT, "recipe": asdict(recipe)}))
+    return marker
 
 
 def tiny_model_complete(*, recipe: TinyRecipe, model_dir: Path) -> bool:
@@ -35,6 +37,14 @@ def _model_save(*, recipe: TinyRecipe, target: Path) -> None:
         from workers.tiny_models.llava import llava_model_save
 
         llava_model_save(recipe=recipe, target=target)
+    elif recipe.architecture == "qwen2_audio":
+        from workers.tiny_models.qwen2_audio import qwen2_audio_model_save
+
+        qwen2_audio_model_save(recipe=recipe, target=target)
+    elif recipe.architecture == "qwen2_5_omni":
+        from workers.tiny_models.qwen2_5_omni import qwen2_5_omni_model_save
+
+        qwen2_5_omni_model_save(recipe=recipe, target=target)
     else:
         from workers.tiny_models.qwen2_vl import qwen2_vl_model_save
 

@@ -25,13 +25,14 @@ SPECIAL_TOKENS: Final = (
 )
 MERGE_SIZE: Final = 2  # 2x2 patches become one text position
 
-# Qwen's ChatML; the processor widens each <|image_pad|> to the image's number of merged patches.
+# Qwen's ChatML; the processor widens each <|image_pad|> or <|video_pad|> to its number of merged patches.
 CHAT_TEMPLATE: Final = (
     "{% for message in messages %}"
     "{{ '<|im_start|>' + message['role'] + '\n' }}"
     "{% if message['content'] is string %}{{ message['content'] }}"
     "{% else %}{% for part in message['content'] %}"
     "{% if part['type'] == 'image' %}{{ '<|vision_start|><|image_pad|><|vision_end|>' }}"
+    "{% elif part['type'] == 'video' %}{{ '<|vision_start|><|video_pad|><|vision_end|>' }}"
     "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
     "{% endfor %}{% endif %}"
     "{{ '<|im_end|>\n' }}"

@@ -11,6 +11,12 @@ from workers.tiny_models.recipes import TINY_RECIPES, TinyRecipe
 
 ORGANIZATION: Final = "Arena Hub demo"
 LICENSE: Final = "apache-2.0"
+_FAMILIES: Final = {
+    "llava": "LLaVA (CLIP vision + Llama text)",
+    "qwen2_vl": "Qwen2-VL (images and video)",
+    "qwen2_audio": "Qwen2-Audio (Whisper audio encoder + Qwen2 text)",
+    "qwen2_5_omni": "Qwen2.5-Omni thinker (images, video and audio)",
+}
 
 
 @dataclass(frozen=True)
@@ -27,16 +33,16 @@ class TinyModelSpec:
 
 def tiny_model_spec(*, recipe: TinyRecipe, target_dir: Path) -> TinyModelSpec:
     config: dict[str, Any] = {"path": str(target_dir / recipe.slug)}
-    if recipe.architecture == "qwen2_vl":
+    if recipe.architecture in ("qwen2_vl", "qwen2_5_omni"):
         # Its processor ships in the model directory (see qwen2_vl_processing.py).
         config["trust_remote_code"] = True
-    family = "LLaVA (CLIP vision + Llama text)" if recipe.architecture == "llava" else "Qwen2-VL"
+    family = _FAMILIES[recipe.architecture]
     return TinyModelSpec(
         slug=recipe.slug,
         display_name=recipe.display_name,
         organization=ORGANIZATION,
         license=LICENSE,
-        modalities=("image", "text"),
+        modalities=recipe.modalities,
         adapter_kind="transformers",
         adapter_config=config,
         description=(
