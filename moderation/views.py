@@ -144,6 +144,17 @@ def battle_page(request: HttpRequest, battle_id: uuid.UUID) -> HttpResponse:
     )
 
 
+def _with_reason(
+    request: HttpRequest, *, back: str, done: str, call: Callable[[str], object]
+) -> HttpResponse:
+    """An action that needs only a reason: the form refused as it stands, or `call(reason)` done."""
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        return _form_refused(request, form=form, back=back)
+    reason = form.cleaned_data["reason"]
+    return _act(request, back=back, done=done, call=lambda: call(reason))
+
+
 def _back_within(request: HttpRequest, *, default: str) -> str:
     """Where the form asks to go back to, if it is a console page (never elsewhere: no open redirect)."""
     back = request.POST.get("back") or ""
@@ -166,16 +177,12 @@ def battle_action(request: HttpRequest, battle_id: uuid.UUID, action: str) -> Ht
     back = reverse("moderation:battle", args=[battle_id])
     if action not in BATTLE_ACTIONS:
         raise Http404("No such action.")
-    form = ReasonForm(request.POST)
-    if not form.is_valid():
-        return _form_refused(request, form=form, back=back)
     service, done = BATTLE_ACTIONS[action]
-    reason = form.cleaned_data["reason"]
-    return _act(
+    return _with_reason(
         request,
         back=back,
         done=done,
-        call=lambda: service(actor=request.user, battle_id=battle_id, reason=reason),
+        call=lambda reason: service(actor=request.user, battle_id=battle_id, reason=reason),
     )
 
 
@@ -183,15 +190,11 @@ def battle_action(request: HttpRequest, battle_id: uuid.UUID, action: str) -> Ht
 @require_POST
 def vote_invalidate_action(request: HttpRequest, vote_id: int) -> HttpResponse:
     back = _back_within(request, default="moderation:overview")
-    form = ReasonForm(request.POST)
-    if not form.is_valid():
-        return _form_refused(request, form=form, back=back)
-    reason = form.cleaned_data["reason"]
-    return _act(
+    return _with_reason(
         request,
         back=back,
         done="The vote is invalidated: the counts and the online Elo no longer include it.",
-        call=lambda: services.vote_invalidate(actor=request.user, vote_id=vote_id, reason=reason),
+        call=lambda reason: services.vote_invalidate(actor=request.user, vote_id=vote_id, reason=reason),
     )
 
 
@@ -362,15 +365,11 @@ def subject_action(request: HttpRequest, kind: str, value: str, action: str) -> 
 @require_POST
 def ban_lift_action(request: HttpRequest, ban_id: int) -> HttpResponse:
     back = _back_within(request, default="moderation:overview")
-    form = ReasonForm(request.POST)
-    if not form.is_valid():
-        return _form_refused(request, form=form, back=back)
-    reason = form.cleaned_data["reason"]
-    return _act(
+    return _with_reason(
         request,
         back=back,
         done="The ban is lifted.",
-        call=lambda: services.ban_lift(actor=request.user, ban_id=ban_id, reason=reason),
+        call=lambda reason: services.ban_lift(actor=request.user, ban_id=ban_id, reason=reason),
     )
 
 
