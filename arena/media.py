@@ -1,5 +1,6 @@
 """Uploaded media: verified by decoding, rebuilt from its pixels (no metadata survives), checked against
-the banned images and the optional classifier, stored once per content hash.
+the banned images and the optional classifier (a video's frames too: image_screen), stored once per
+content hash.
 
 The content hash names the file on disk only: pictures are served under their attachments' random
 names (`TurnAttachment.public_id`), to those who may see the battle (arena.visibility).
@@ -32,7 +33,7 @@ _EXTENSIONS = {
     "image/png": "png",
     "image/jpeg": "jpg",
     "image/webp": "webp",
-    # Video and audio originals, kept as uploaded (arena.media_av).
+    # Video and audio originals, remuxed without their metadata (arena.media_av).
     "video/mp4": "mp4",
     "video/quicktime": "mov",
     "video/webm": "webm",
@@ -140,9 +141,27 @@ def _phash_distance(first: str, second: str) -> int:
     return int(imagehash.hex_to_hash(first) - imagehash.hex_to_hash(second))
 
 
-def image_ban_check(*, sha256: str, phash: str) -> None:
-    """Refuse a picture that is a banned one, or within ARENA_IMAGE_BAN_DISTANCE bits of one."""
-    refused = NotAllowed("This image cannot be used here: it matches an image the moderators removed.")
+# What a refusal says, by what was uploaded: an image, or a video one of whose frames was refused.
+_REFUSED = {
+    "image": (
+        "This image cannot be used here: it matches an image the moderators removed.",
+        "This image cannot be used here: {reason}",
+        "Images cannot be checked right now, so none are accepted; please try again later, "
+        "or ask without an image.",
+    ),
+    "video": (
+        "This video cannot be used here: one of its frames matches an image the moderators removed.",
+        "This video cannot be used here: {reason}",
+        "Videos cannot be checked right now, so none are accepted; please try again later, "
+        "or ask without a video.",
+    ),
+}
+
+
+def image_ban_check(*, sha256: str, phash: str, what: str = "image") -> None:
+    """Refuse a picture that is a banned one, or within ARENA_IMAGE_BAN_DISTANCE bits of one; `what`
+    ("image" or "video") is what the refusal names."""
+    refused = NotAllowed(_REFUSED[what][0])
     if BannedImage.objects.filter(sha256=sha256).exists():
         raise refused
     distance = settings.ARENA_IMAGE_BAN_DISTANCE
@@ -154,7 +173,7 @@ def image_ban_check(*, sha256: str, phash: str) -> None:
             raise refused
 
 
-def _image_classify(image: Image.Image) -> None:
+def _image_classify(image: Image.Image, *, what: str = "image") -> None:
     """The configured classifier's verdict (ARENA_IMAGE_CLASSIFIER), if there is one: a reason refuses."""
     path = settings.ARENA_IMAGE_CLASSIFIER
     if not path:
@@ -165,13 +184,20 @@ def _image_classify(image: Image.Image) -> None:
     except Exception:
         logger.exception("the image classifier %s failed", path)
         if settings.ARENA_IMAGE_CLASSIFIER_FAIL_CLOSED:
-            raise Unavailable(
-                "Images cannot be checked right now, so none are accepted; please try again later, "
-                "or ask without an image."
-            ) from None
+            raise Unavailable(_REFUSED[what][2]) from None
         return
     if reason:
-        raise NotAllowed(f"This image cannot be used here: {reason}")
+        raise NotAllowed(_REFUSED[what][1].format(reason=reason))
+
+
+def image_screen(*, image: Image.Image, sha256: str = "", what: str = "image") -> str:
+    """Refuse a picture that is banned (exactly, by `sha256` if given, or perceptually) or that the
+    classifier refuses, naming `what` was uploaded: an image, or a video this is one of the frames of
+    (arena.video screens every frame it derives). The picture's perceptual hash."""
+    phash = image_phash(image=image)
+    image_ban_check(sha256=sha256, phash=phash, what=what)
+    _image_classify(image, what=what)
+    return phash
 
 
 def image_asset_create(*, data: bytes) -> MediaAsset:
@@ -184,9 +210,7 @@ def image_asset_create(*, data: bytes) -> MediaAsset:
     image = _image_pixels(decoded)
     encoded, mime_type = _image_encode(image, source_format=decoded.format)
     sha256 = hashlib.sha256(encoded).hexdigest()
-    phash = image_phash(image=image)
-    image_ban_check(sha256=sha256, phash=phash)
-    _image_classify(image)
+    phash = image_screen(image=image, sha256=sha256)
     path = media_path(sha256=sha256, mime_type=mime_type)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,12 @@
 """What video and audio uploads share: recognising the container, running FFmpeg in its own process
 with limits (arena.media_decode), storing the original and the derivatives models read.
 
-The original is stored as uploaded, once per content hash (arena.media.media_path), and served only
-under its attachments' random names to those who may see the battle (arena.visibility). What models
-read is re-encoded from decoded pixels and samples, so it carries none of the file's metadata:
-`MediaRendition` rows, their files under MEDIA_ROOT/renditions/<sha256>/.
+The original is stored remuxed: its picture and sound streams copied packet for packet (not
+re-encoded) into a fresh container of the same format with no metadata (no title, artist, comment,
+creation time or GPS location, no cover picture, chapters or data tracks), once per content hash of
+those bytes (arena.media.media_path), and served only under its attachments' random names to those
+who may see the battle (arena.visibility). What models read is re-encoded from decoded pixels and
+samples: `MediaRendition` rows, their files under MEDIA_ROOT/renditions/<sha256>/.
 """
 
 from __future__ import annotations
@@ -185,8 +187,40 @@ def rendition_files(*, asset: MediaAsset) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
+# The muxers that may write a remuxed original, tried in order: the format's own, then a wider one of
+# the same family for codecs it does not take (H.264 in a Matroska file, PCM in an MP4).
+MUXERS = {
+    "video/mp4": ("mp4", "mov"),
+    "video/quicktime": ("mov",),
+    "video/webm": ("webm", "matroska"),
+    "audio/mp4": ("ipod", "mp4", "mov"),
+    "audio/webm": ("webm", "matroska"),
+    "audio/wav": ("wav",),
+    "audio/mpeg": ("mp3",),
+    "audio/ogg": ("ogg",),
+    "audio/flac": ("flac",),
+}
+
+
+def original_remux(*, path: str, kind: str, probe: Probe) -> tuple[bytes, str]:
+    """The upload at `path` remuxed without its metadata (see the module's docstring), and its MIME
+    type: the upload's, or QuickTime's for an MP4 whose codecs only a MOV holds. A file that cannot be
+    remuxed is refused with a sentence rather than kept as it came."""
+    mime_type = probe.container.mime_type
+    with build_dir() as folder:
+        out = folder / "original"  # the muxer is named: no extension is read
+        answer = decode_run(
+            command="remux",
+            args=[path, probe.container.demuxer, kind, ",".join(MUXERS[mime_type]), str(out)],
+        )
+        data = out.read_bytes()
+    if mime_type == "video/mp4" and answer["muxer"] == "mov":
+        mime_type = "video/quicktime"
+    return data, mime_type
+
+
 def original_store(*, data: bytes, kind: str, mime_type: str, probe: Probe) -> MediaAsset:
-    """The upload as it came, once per content hash."""
+    """The remuxed original (original_remux), once per content hash."""
     sha256 = hashlib.sha256(data).hexdigest()
     path = media_path(sha256=sha256, mime_type=mime_type)
     if not path.exists():

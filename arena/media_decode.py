@@ -8,7 +8,12 @@ a refusal is `{"error": "<a sentence>"}` with exit status 2. It imports nothing 
 Commands:
   probe PATH FORMAT MAX_SECONDS           container, duration and streams, demuxed but not decoded
   frames PATH FORMAT COUNT DURATION DIR MAX_SIDE   COUNT frames at uniform times, as DIR/<i>.jpg
-  wav PATH FORMAT MAX_SECONDS OUT          the first audio stream as 16 kHz mono 16-bit PCM WAV
+  wav PATH FORMAT MAX_SECONDS OUT          the first audio stream as 16 kHz mono 16-bit PCM WAV, with
+                                           its waveform's peaks
+  remux PATH FORMAT KIND MUXERS OUT        the first video (for KIND video) and audio streams copied packet
+                                           for packet into OUT, a fresh container written by the first of
+                                           the comma-separated MUXERS that takes their codecs, with no
+                                           metadata, chapters, cover pictures or other streams
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import wave
 from typing import Any
 
 WAV_RATE = 16_000
+PEAKS = 160
 
 
 class Refused(Exception):
@@ -196,7 +202,95 @@ def wav(path: str, container_format: str, max_seconds: float, out: str) -> dict[
             write(resampler.resample(None))
         if not samples:
             raise Refused("The audio stream holds no sound that can be decoded.")
-        return {"sample_rate": WAV_RATE, "samples": samples, "duration": samples / WAV_RATE}
+        return {
+            "sample_rate": WAV_RATE,
+            "samples": samples,
+            "duration": samples / WAV_RATE,
+            "peaks": wav_peaks(path=out),
+        }
+
+
+def wav_peaks(*, path: str, count: int = PEAKS) -> list[float]:
+    """The loudest |sample| of each of `count` equal slices of a 16-bit mono WAV (fewer for a sound
+    shorter than `count` samples), from 0 to 1 to three decimals: the page draws the waveform from them."""
+    import numpy as np
+
+    with wave.open(path, "rb") as reader:
+        samples = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2")
+    if not len(samples):
+        return []
+    loudness = np.abs(samples.astype(np.int32))
+    slices = np.array_split(loudness, min(count, len(loudness)))
+    return [round(min(1.0, int(part.max()) / 32767), 3) for part in slices]
+
+
+class _MuxerRefused(Exception):
+    """The muxer cannot hold these streams: the next one is tried."""
+
+
+def remux(path: str, container_format: str, kind: str, muxers: str, out: str) -> dict[str, Any]:
+    reasons = []
+    for muxer in muxers.split(","):
+        try:
+            packets = _remux_into(path, container_format, kind, muxer, out)
+        except _MuxerRefused as exc:
+            reasons.append(str(exc))
+            continue
+        return {"muxer": muxer, "packets": packets}
+    label = "video" if kind == "video" else "audio file"
+    raise Refused(
+        f"The {label} could not be stored without its metadata ({reasons[-1]}); "
+        "please upload it in another format."
+    )
+
+
+def _remux_into(path: str, container_format: str, kind: str, muxer: str, out: str) -> int:
+    import av
+
+    with _open(path, container_format) as source:
+        # The streams the frames and the WAV are made from (see frames and wav); nothing else of the
+        # file: a cover picture, subtitles, a data track (a camera's GPS telemetry) or attachments.
+        video = next((s for s in source.streams.video if _usable(s)), None) if kind == "video" else None
+        audio = next(iter(source.streams.audio), None)
+        chosen = [stream for stream in (video, audio) if stream is not None]
+        if not chosen:
+            raise Refused(f"The file has no {kind} stream.")
+        # Bit-exact: no encoder version, no random segment or stream ids, no creation time, so the same
+        # streams make the same bytes (and so one stored asset).
+        try:
+            with av.open(out, "w", format=muxer, options={"fflags": "+bitexact"}) as target:
+                copies = {}
+                for stream in chosen:
+                    try:
+                        # The codec parameters only: the stream's metadata (title, language, handler name,
+                        # creation time) is not copied.
+                        copies[stream.index] = target.add_stream_from_template(stream, opaque=True)
+                    except ValueError:
+                        raise _MuxerRefused(f"{muxer} cannot hold {stream.codec_context.name}") from None
+                copied = 0
+                packets = source.demux(chosen)
+                while True:
+                    try:
+                        packet = next(packets)
+                    except StopIteration:
+                        break
+                    except av.error.FFmpegError as exc:
+                        if not copied:
+                            raise Refused(
+                                f"The file is damaged ({_reason(exc)}); it may be truncated."
+                            ) from None
+                        break  # a damaged tail: the frames and the WAV were made from what came before it
+                    if packet.size == 0:
+                        continue  # a demuxer's end-of-stream marker, not data
+                    packet.stream = copies[packet.stream.index]
+                    target.mux(packet)
+                    copied += 1
+                if not copied:
+                    raise Refused("The file holds no packets to store.")
+        except (av.error.FFmpegError, ValueError) as exc:
+            # Writing its header, a packet or its trailer: the streams are not what this muxer holds.
+            raise _MuxerRefused(f"{muxer}: {_reason(exc)}") from None
+        return copied
 
 
 def main(argv: list[str]) -> int:
@@ -209,6 +303,8 @@ def main(argv: list[str]) -> int:
             result = frames(args[0], args[1], int(args[2]), float(args[3]), args[4], int(args[5]))
         elif command == "wav":
             result = wav(args[0], args[1], float(args[2]), args[3])
+        elif command == "remux":
+            result = remux(args[0], args[1], args[2], args[3], args[4])
         else:
             raise Refused(f"Unknown command {command!r}.")
     except Refused as exc:

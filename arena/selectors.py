@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, Q
 
 from arena.answers import answer_stream_key
+from arena.audio import audio_peaks_get
 from arena.models import Battle, MediaRendition, Model, Response, Turn, TurnAttachment, Vote
 from core.errors import NotFound
 from workers.streaming import stream_state_get
@@ -129,7 +130,9 @@ def _response_payload(response: Response) -> dict[str, Any]:
 
 def _turn_media(turn: Turn) -> dict[str, Any]:
     """A turn's video and audio as the page shows them: the originals' URLs and, for a video, the
-    frames both models saw (`video_frames`: each frame's URL and time in seconds; empty until made)."""
+    frames both models saw (`video_frames`: each frame's URL and time in seconds; empty until made);
+    `audio_peaks`, the waveform of the audio file or of the video's sound (160 values from 0 to 1;
+    empty when there is none)."""
     links = list(turn.turnattachment_set.all())
     video = next((link for link in links if link.asset.kind == "video"), None)
     audio = next((link for link in links if link.asset.kind == "audio"), None)
@@ -143,10 +146,12 @@ def _turn_media(turn: Turn) -> dict[str, Any]:
             {"url": f"/api/v1/attachments/{video.public_id}/frames/{i}", "timestamp": at}
             for i, at in enumerate(timestamps)
         ]
+    sounding = audio or video
     return {
         "video_url": f"/api/v1/attachments/{video.public_id}" if video is not None else None,
         "video_frames": frames,
         "audio_url": f"/api/v1/attachments/{audio.public_id}" if audio is not None else None,
+        "audio_peaks": audio_peaks_get(asset=sounding.asset) if sounding is not None else [],
     }
 
 

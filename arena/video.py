@@ -4,7 +4,9 @@ A video is probed (container, duration, streams) before anything is decoded, the
 process with limits (arena.media_av, arena.media_decode). Models read `frame_count` frames sampled
 uniformly (the middle of each of as many equal parts: the middle frame when 1), re-encoded as JPEG,
 with their timestamps, the source fps and duration; a video's sound is kept as a 16 kHz WAV too, for
-models that take both (arena.audio.audio_wav_get).
+models that take both (arena.audio.audio_wav_get). Every frame derived is screened as an uploaded image
+is (banned images, perceptually, and the classifier: arena.media.image_screen); the original is stored
+remuxed without its metadata (arena.media_av.original_remux).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from PIL import Image
 
 from arena import media_av
 from arena.audio import audio_wav_build
+from arena.media import image_screen
 from arena.models import MediaAsset, MediaRendition
 from core.errors import InvalidInput, NotFound
 
@@ -58,6 +62,12 @@ def _frames_build(
         command="frames",
         args=[path, demuxer, str(count), repr(duration), str(out), str(settings.ARENA_IMAGE_MAX_SIDE)],
     )
+    # What a model sees of a video is these pictures: a banned image in them refuses the video as the
+    # image itself would be (a frame's JPEG is never byte-identical to it; its perceptual hash is close).
+    for index in range(count):
+        with Image.open(out / f"{index}.jpg") as frame:
+            frame.load()
+            image_screen(image=frame, what="video")
     return {
         "timestamps": answer["timestamps"],
         "fps": fps,
@@ -69,7 +79,8 @@ def _frames_build(
 
 def video_asset_create(*, data: bytes, frames: int = FRAMES_DEFAULT) -> MediaAsset:
     """Check an uploaded video (MP4, WebM or MOV within the size and length limits, with a video stream
-    that decodes), store it as uploaded, and derive its `frames` frames and its sound (if any)."""
+    that decodes, no frame of it banned or refused), store it remuxed without its metadata, and derive
+    its `frames` frames and its sound (if any)."""
     count = video_frames_check(count=frames)
     with (
         media_av.upload_file(data) as path,
@@ -95,8 +106,9 @@ def video_asset_create(*, data: bytes, frames: int = FRAMES_DEFAULT) -> MediaAss
                 wav_meta = audio_wav_build(
                     path=path, demuxer=demuxer, max_seconds=probe.duration + 1, out=wav_out
                 )
+        stored, mime_type = media_av.original_remux(path=path, kind="video", probe=probe)
         asset = media_av.original_store(
-            data=data, kind=MediaAsset.Kind.VIDEO, mime_type=probe.container.mime_type, probe=probe
+            data=stored, kind=MediaAsset.Kind.VIDEO, mime_type=mime_type, probe=probe
         )
         media_av.rendition_save(asset=asset, kind="frames", frame_count=count, meta=meta, built=frames_out)
         if wav_meta is not None:

@@ -8,7 +8,9 @@ from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
 from arena.media import ACCEPTED_IMAGE_FORMATS
+from arena.media_av import DEMUXERS
 from arena.models import Report
+from arena.video import FRAMES_DEFAULT, FRAMES_MAX, FRAMES_MIN
 from arena.visibility import battle_readable_check, session_voter_id
 from core.errors import NotFound
 from core.http import cached_read
@@ -22,6 +24,15 @@ def _battle_page_render(request: HttpRequest) -> HttpResponse:
             "max_turns": settings.ARENA_MAX_TURNS,
             "max_upload_bytes": settings.ARENA_MAX_UPLOAD_BYTES,
             "accepted_types": ",".join(ACCEPTED_IMAGE_FORMATS.values()),
+            "video_types": ",".join(t for t in DEMUXERS if t.startswith("video/")),
+            "audio_types": ",".join(t for t in DEMUXERS if t.startswith("audio/")),
+            "max_video_bytes": settings.ARENA_MAX_VIDEO_BYTES,
+            "max_audio_bytes": settings.ARENA_MAX_AUDIO_BYTES,
+            "max_video_s": settings.ARENA_MAX_VIDEO_SECONDS,
+            "max_audio_s": settings.ARENA_MAX_AUDIO_SECONDS,
+            "frames_min": FRAMES_MIN,
+            "frames_max": FRAMES_MAX,
+            "frames_default": FRAMES_DEFAULT,
             "slow_notice_s": settings.ARENA_SLOW_NOTICE_S,
             "report_reasons": Report.Reason.choices,
         },

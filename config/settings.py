@@ -335,7 +335,8 @@ CONTENT_SECURITY_POLICY: dict[str, Any] = {
         "img-src": ["'self'", "data:", "blob:"],
         "font-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
-        "media-src": ["'self'"],
+        # blob: the page's own preview of a video or sound the voter picked or recorded.
+        "media-src": ["'self'", "blob:"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],

@@ -90,6 +90,16 @@
   let battle = null; // the battle on screen, see startBattleView()
   let busy = false; // a create / follow-up / retry request is in flight
   let votePending = false;
+  // static/arena/media.js: videos and sounds in the composer, and the battle's video or sound above the panes.
+  const media = window.ArenaMedia ? window.ArenaMedia.composer({
+    fmtBytes,
+    error: showError,
+    ok: clearError,
+    announce,
+    dropImage: () => { if (file) { setFile(null); announce("The image was removed: a video goes alone."); } },
+    busy: () => !!battle,
+  }) : null;
+  const mediaView = window.ArenaMedia ? window.ArenaMedia.display() : null;
 
   // ---------------------------------------------------------------- helpers
   /** Length in Unicode code points (what the server counts), not UTF-16 units. */
@@ -271,12 +281,21 @@
   function acceptFile(f) {
     if (!f) return;
     if (battle) {
-      showError("Images can only be added to a new battle. Finish this one, or start a new round.");
+      showError("Images, videos and sounds can only be added to a new battle. Finish this one, or start a new round.");
       return;
     }
     const name = f.name ? `“${f.name}”` : "That file";
+    if (media && media.kindOf(f)) {
+      const check = media.accept(f).then(() => {
+        if (fileCheck === check) fileCheck = null;
+      });
+      fileCheck = check;
+      return;
+    }
     if (!cfg.acceptedTypes.includes(fileType(f))) {
-      showError(`${name} isn’t a supported image. Please use ${typesLabel()}.`);
+      showError(media
+        ? `${name} isn’t an image, video or sound we take. Please use an image (${typesLabel()}), a video (MP4, WebM or MOV) or a sound (WAV, MP3, M4A, OGG, FLAC or WebM).`
+        : `${name} isn’t a supported image. Please use ${typesLabel()}.`);
       return;
     }
     if (cfg.maxUploadBytes && f.size > cfg.maxUploadBytes) {
@@ -298,6 +317,7 @@
   }
 
   function setFile(f) {
+    if (f && media) media.imageAdded();
     if (fileUrl) URL.revokeObjectURL(fileUrl);
     file = f;
     fileUrl = f ? URL.createObjectURL(f) : "";
@@ -360,7 +380,7 @@
 
   document.addEventListener("paste", (e) => {
     const items = e.clipboardData ? Array.from(e.clipboardData.items || []) : [];
-    const item = items.find((it) => it.kind === "file" && it.type.startsWith("image/"));
+    const item = items.find((it) => it.kind === "file" && /^(image|video|audio)\//.test(it.type));
     if (!item) return; // plain text paste: leave it alone
     const f = item.getAsFile();
     if (!f) return;
@@ -381,6 +401,8 @@
     while (b.turns.length <= i) {
       b.turns.push({
         index: b.turns.length, prompt: "", imageUrl: null, sides: { a: newSide(), b: newSide() },
+        // A video (its URL and the frames both models saw) or a sound (its URL and waveform peaks).
+        videoUrl: null, videoFrames: [], audioUrl: null, audioPeaks: [],
         announced: false, slow: false, slowTimer: 0,
       });
     }
@@ -722,6 +744,12 @@
     const src = (b && b.localImage) || (first && first.imageUrl) || "";
     if (src && ui.battleImg.getAttribute("src") !== src) ui.battleImg.src = src;
     ui.battleImage.hidden = !src;
+    if (mediaView) {
+      mediaView.show(first ? {
+        videoUrl: first.videoUrl, frames: first.videoFrames, audioUrl: first.audioUrl, peaks: first.audioPeaks,
+        local: b.localMedia,
+      } : null);
+    }
 
     ui.viewerNote.hidden = !(b && readOnly(b) && !voted && !isAbandoned(b));
 
@@ -810,6 +838,7 @@
     stopStream(b);
     for (const t of b.turns) window.clearTimeout(t.slowTimer);
     if (revokeImage && b.localImage) URL.revokeObjectURL(b.localImage);
+    if (revokeImage && b.localMedia) URL.revokeObjectURL(b.localMedia.url);
   }
 
   function battleView(id, fields) {
@@ -827,6 +856,7 @@
       canAbandon: undefined,
       loading: false,
       localImage: "",
+      localMedia: null, // { kind, url }: the video or sound this page sent, shown until the server's
       socket: null,
       syncing: false,
       syncAgain: false,
@@ -841,10 +871,12 @@
       state: created.state || "generating",
       isCreator: true,
       localImage: seed.localImage || "",
+      localMedia: seed.localMedia || null,
     });
     const t = ensureTurn(b, 0);
     t.prompt = seed.prompt || "";
     t.imageUrl = seed.imageUrl || null;
+    if (seed.media) Object.assign(t, seed.media);
     battle = b;
     showAddress(b.id);
     resetPanes();
@@ -963,6 +995,10 @@
       const t = ensureTurn(b, rt.index);
       if (typeof rt.prompt === "string") t.prompt = rt.prompt;
       if (rt.image_url !== undefined) t.imageUrl = rt.image_url || null;
+      if (rt.video_url !== undefined) t.videoUrl = rt.video_url || null;
+      if (Array.isArray(rt.video_frames)) t.videoFrames = rt.video_frames;
+      if (rt.audio_url !== undefined) t.audioUrl = rt.audio_url || null;
+      if (Array.isArray(rt.audio_peaks)) t.audioPeaks = rt.audio_peaks;
       const responses = rt.responses || {};
       for (const k of SIDES) {
         const rs = responses[k];
@@ -1176,11 +1212,21 @@
     }
     const b = battle;
     if (b && !canFollowUpNow(b)) return;
+    if (!b && media && media.recording()) {
+      showError("Stop the recording first, then send.");
+      return;
+    }
+    const framesProblem = !b && media ? media.framesProblem() : "";
+    if (framesProblem) {
+      showError(framesProblem);
+      byId("frame-count").focus();
+      return;
+    }
     clearError();
     setBusy(true);
     try {
       if (!b) {
-        // A file still being checked goes with the battle only if it turns out to be an image.
+        // A file still being checked goes with the battle only if it turns out to be readable.
         while (fileCheck) await fileCheck;
         if (ui.formError.textContent) return;
         await createBattle(text);
@@ -1196,6 +1242,7 @@
     const fd = new FormData();
     fd.append("prompt", text);
     if (file) fd.append("image", file, file.name || "image." + (fileType(file).split("/")[1] || "png"));
+    if (media) media.appendTo(fd);
     const r = await api("POST", "/battles", fd);
     if (battle) return; // Back or Forward went to a battle meanwhile: leave this one be
     if (!r.ok || !r.data || !r.data.id) {
@@ -1206,7 +1253,8 @@
     const hadFocus = document.activeElement;
     ui.prompt.value = "";
     const localImage = takeFile();
-    startBattleView(r.data, { prompt: text, localImage });
+    const localMedia = media ? media.take() : null;
+    startBattleView(r.data, { prompt: text, localImage, localMedia });
     announce("Battle started. Both models are answering.");
     if (hadFocus === ui.send || !document.activeElement || document.activeElement === document.body) focusAfterSend();
   }
@@ -1246,8 +1294,13 @@
       const first = b.turns[0] || {};
       closeBattle(b, false);
       const localImage = b.localImage;
+      const localMedia = b.localMedia;
       b.localImage = "";
-      startBattleView(r.data, { prompt: first.prompt, imageUrl: first.imageUrl, localImage });
+      b.localMedia = null;
+      const seedMedia = {
+        videoUrl: first.videoUrl, videoFrames: first.videoFrames, audioUrl: first.audioUrl, audioPeaks: first.audioPeaks,
+      };
+      startBattleView(r.data, { prompt: first.prompt, imageUrl: first.imageUrl, localImage, localMedia, media: seedMedia });
       announce("Retrying with a new pair of models.");
       ui.panes.a.body.focus({ preventScroll: true });
     } finally {
@@ -1285,10 +1338,11 @@
     ui.battleImg.removeAttribute("src");
     ui.prompt.value = "";
     setFile(null);
+    if (media) media.clear();
     clearError();
     updateUI();
     ui.prompt.focus();
-    announce("New round. Add an image if you like, and type a prompt.");
+    announce("New round. Add an image, a video or a sound if you like, and type a prompt.");
   }
 
   ui.form.addEventListener("submit", (e) => {

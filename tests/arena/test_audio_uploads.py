@@ -4,6 +4,7 @@ decoded by FFmpeg in a child process with limits; every refusal a 4xx sentence; 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import wave
 from pathlib import Path
@@ -15,6 +16,7 @@ from django.test import Client
 
 from arena.audio import audio_asset_create, audio_wav_get
 from arena.media import media_asset_read
+from arena.media_av import container_sniff
 from arena.models import Battle, MediaRendition, TurnAttachment
 from core.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 from tests.arena.av_media import audio_bytes, flac_claiming, recording_webm, video_bytes
@@ -45,12 +47,16 @@ def _samples(wav_bytes: bytes) -> tuple[wave._wave_params, np.ndarray]:
         ("webm", "audio/webm"),
     ],
 )
-def test_audio_is_stored_as_uploaded_and_heard_as_16_khz_mono_wav(fmt: str, mime_type: str) -> None:
+def test_audio_is_stored_remuxed_and_heard_as_16_khz_mono_wav(fmt: str, mime_type: str) -> None:
     data = audio_bytes(fmt, seconds=1.0, rate=44100, channels=2)
     asset = audio_asset_create(data=data)
     assert (asset.kind, asset.mime_type) == ("audio", mime_type)
     assert asset.duration_s == pytest.approx(1.0, abs=0.1)
-    assert media_asset_read(asset=asset) == data
+    # The same streams in a fresh container of the same format (what arena.media_av sniffs it as).
+    stored = media_asset_read(asset=asset)
+    assert asset.sha256 == hashlib.sha256(stored).hexdigest()
+    sniffed = container_sniff(data=stored, kind="audio")
+    assert sniffed is not None and sniffed.mime_type == mime_type
     params, samples = _samples(audio_wav_get(asset=asset))
     assert (params.framerate, params.nchannels, params.sampwidth) == (16000, 1, 2)
     assert len(samples) / 16000 == pytest.approx(1.0, abs=0.1)
@@ -175,3 +181,72 @@ def test_the_api_answers_a_refused_audio_file_with_its_status_and_sentence() -> 
     renamed = _post(client, token, audio=_upload(b"plain text\n" * 50, "voice.wav"))
     assert renamed.status_code == 415
     assert not Battle.objects.exists()
+
+
+# The waveform the page draws.
+
+
+def _quiet_then_loud() -> bytes:
+    """Two seconds of a 440 Hz tone: the first at a tenth of full scale, the second at eight tenths."""
+    rate = 22050
+    t = np.arange(rate) / rate
+    tone = np.sin(2 * np.pi * 440 * t)
+    samples = (np.concatenate([0.1 * tone, 0.8 * tone]) * 32767).astype("<i2")
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(rate)
+        writer.writeframes(samples.tobytes())
+    return out.getvalue()
+
+
+def test_an_audio_battle_shows_160_peaks_louder_where_the_sound_is_louder() -> None:
+    for _ in range(2):
+        model_make(input_modalities=["text", "audio"])
+    client, token = voter_client()
+    created = _post(client, token, audio=_upload(_quiet_then_loud(), "voice.wav"))
+    assert created.status_code == 201, created.content
+
+    peaks = client.get(f"/api/v1/battles/{created.json()['id']}").json()["turns"][0]["audio_peaks"]
+
+    assert len(peaks) == 160 and all(0 <= peak <= 1 for peak in peaks)
+    assert all(peak == round(peak, 3) for peak in peaks)
+    assert peaks[:78] == pytest.approx([0.1] * 78, abs=0.02)
+    assert peaks[82:] == pytest.approx([0.8] * 78, abs=0.05)
+
+
+def test_a_wav_made_before_peaks_were_kept_gets_them_from_its_file_and_a_missing_file_none(
+    media_root: Path,
+) -> None:
+    for _ in range(2):
+        model_make(input_modalities=["text", "audio"])
+    client, token = voter_client()
+    created = _post(client, token, audio=_upload(_quiet_then_loud(), "voice.wav"))
+    rendition = MediaRendition.objects.get(kind="wav")
+    made = rendition.meta.pop("peaks")
+    rendition.save()
+    url = f"/api/v1/battles/{created.json()['id']}"
+
+    assert client.get(url).json()["turns"][0]["audio_peaks"] == made
+    assert MediaRendition.objects.get(pk=rendition.pk).meta["peaks"] == made, "kept for the next read"
+
+    MediaRendition.objects.filter(pk=rendition.pk).update(meta={"sample_rate": 16000})
+    for path in media_root.rglob("audio.wav"):
+        path.unlink()
+    shown = client.get(url)
+    assert shown.status_code == 200 and shown.json()["turns"][0]["audio_peaks"] == []
+
+
+def test_a_videos_sound_has_its_peaks_and_a_silent_videos_none() -> None:
+    for _ in range(2):
+        model_make(input_modalities=["text", "video"])
+    client, token = voter_client()
+    for sound, expected in ((True, 160), (False, 0)):
+        created = _post(client, token, video=_upload(video_bytes("mp4", seconds=1.0, sound=sound), "c.mp4"))
+        assert created.status_code == 201, created.content
+        turn = client.get(f"/api/v1/battles/{created.json()['id']}").json()["turns"][0]
+        assert len(turn["audio_peaks"]) == expected
+        if sound:
+            # The 0.4-scale tone (tests.arena.av_media), after the AAC encoder's first silent frame.
+            assert max(turn["audio_peaks"]) == pytest.approx(0.4, abs=0.05)

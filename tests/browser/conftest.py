@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import pytest
 from django.db import connections
@@ -19,9 +20,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def browser_page(live_stack: object) -> Iterator[object]:
-    """A Chromium page (Debian's browser, driven by Playwright; never a downloaded one)."""
+@contextmanager
+def chromium_page(*, args: Sequence[str] = (), permissions: Sequence[str] = ()) -> Iterator[object]:
+    """A Chromium page (Debian's browser, driven by Playwright; never a downloaded one), launched with
+    CHROMIUM_ARGS and `args`, its context granted `permissions`."""
     if not shutil.which(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)")
     from playwright.sync_api import sync_playwright
@@ -30,8 +32,12 @@ def browser_page(live_stack: object) -> Iterator[object]:
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *args], headless=True
+            )
+            context = browser.new_context(
+                viewport={"width": 1280, "height": 900}, permissions=list(permissions)
+            )
             page = context.new_page()
             yield page
             context.close()
@@ -41,3 +47,10 @@ def browser_page(live_stack: object) -> Iterator[object]:
             connections.close_all()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def browser_page(live_stack: object) -> Iterator[object]:
+    """A Chromium page."""
+    with chromium_page() as page:
+        yield page
