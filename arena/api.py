@@ -72,7 +72,10 @@ _PROMPT_FORM_DOC = {
     "requestBody": {
         "content": {
             "multipart/form-data": {
-                "schema": {"required": ["prompt"]},
+                "schema": {
+                    "required": ["prompt"],
+                    "not": {"anyOf": [{"required": ["video", "image"]}, {"required": ["video", "audio"]}]},
+                },
                 "encoding": {
                     "image": {"contentType": ", ".join(ACCEPTED_IMAGE_FORMATS.values())},
                     "video": {"contentType": "video/mp4, video/webm, video/quicktime"},

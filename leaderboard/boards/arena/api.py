@@ -9,21 +9,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 from ninja import Query, Router, Schema
 from ninja.decorators import decorate_view
+from pydantic import WithJsonSchema
 
 from arena.models import Exclusion
 from arena.versions import MODELS
 from core.api import ErrorOut
 from core.http import Validators, cached_read, conditional, validators_found
 from leaderboard.boards.arena.board import board_interval_check
-from leaderboard.boards.arena.categories import OVERALL, category_check
+from leaderboard.boards.arena.categories import CATEGORIES, OVERALL, category_check
 from leaderboard.boards.arena.export import (
+    INCLUDE_PATTERN,
+    SINCE_PATTERN,
     battles_export_lines,
     battles_export_lines_async,
     battles_export_validators,
@@ -49,6 +52,31 @@ router = Router(tags=["ratings"])
 _PAGE_SIZE_MAX = 100
 _PAGE_MAX = 1_000_000  # beyond any real board; a huge page number would overflow PostgreSQL's OFFSET
 _HISTORY_MAX = 1000
+
+# The parameters that export.py and categories.py read themselves, told to clients in the schema from the
+# same names and patterns those read: a value the schema admits is taken, any other is a 400 in a sentence.
+Category = Annotated[str, WithJsonSchema({"type": "string", "enum": list(CATEGORIES)})]
+Since = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": SINCE_PATTERN,
+            "description": "Seconds since the epoch (digits, such as 1708387200.5) or an ISO 8601 date or "
+            "time (such as 2024-02-20 or 2024-02-20T09:30:00Z; UTC when it names no zone).",
+        }
+    ),
+]
+Include = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": INCLUDE_PATTERN,
+            "description": "Staff only: comma-separated names of the extra columns.",
+        }
+    ),
+]
 
 
 class SnapshotRefOut(Schema):
@@ -257,7 +285,7 @@ _CSV_DOC = {
 @decorate_view(conditional(_leaderboard_validators))
 def leaderboard_get(
     request: HttpRequest,
-    category: str = OVERALL,
+    category: Category = OVERALL,
     min_battles: int = Query(0, ge=0),
     snapshot: int | None = Query(None, ge=1),
     format: Literal["json", "csv"] = "json",
@@ -294,7 +322,7 @@ def leaderboard_get(
     ),
 )
 @decorate_view(cached_read(SNAPSHOT, FLAGGED, MODELS))
-def leaderboard_without_flagged_get(request: HttpRequest, category: str = OVERALL) -> dict[str, Any]:
+def leaderboard_without_flagged_get(request: HttpRequest, category: Category = OVERALL) -> dict[str, Any]:
     return board_without_flagged(category=category)
 
 
@@ -350,7 +378,7 @@ def snapshots_get(
 def model_get(
     request: HttpRequest,
     slug: str,
-    category: str = OVERALL,
+    category: Category = OVERALL,
     history: int = Query(200, ge=1, le=_HISTORY_MAX),
 ) -> dict[str, Any]:
     category_check(category=category)
@@ -396,8 +424,8 @@ _JSONL_DOC = {
 def battles_export(
     request: HttpRequest,
     format: Literal["jsonl"] = "jsonl",
-    since: str | None = None,
-    include: str | None = None,
+    since: Since = Query(None),
+    include: Include = Query(None),
 ) -> HttpResponseBase:
     after = since_parse(since)
     includes = export_includes_parse(value=include, user=request.user)

@@ -316,22 +316,32 @@ _INCLUDE_COLUMNS: Final = {
 }
 
 
+_INCLUDE_NAME: Final = "(?:" + "|".join(EXPORT_INCLUDES) + ")"
+# What `include` takes, in the API schema and in export_includes_parse alike (spaces around the commas
+# are let through): both read this one pattern, so a value the schema admits is never refused.
+INCLUDE_PATTERN: Final = f"^ *(?:{_INCLUDE_NAME} *(?:, *{_INCLUDE_NAME} *)*)?$"
+INCLUDE_RE: Final = re.compile(INCLUDE_PATTERN)
+
+
 def export_includes_parse(*, value: str | None, user: Any) -> frozenset[str]:
     """`include` (comma-separated names of EXPORT_INCLUDES) as a set: for staff and moderators only."""
-    if value is None or not value.strip():
+    if value is None or value == "":
         return frozenset()
-    asked = {part.strip() for part in value.split(",") if part.strip()}
-    unknown = sorted(asked - set(EXPORT_INCLUDES))
-    if unknown:
+    if not INCLUDE_RE.fullmatch(value):
+        unknown = sorted({part.strip() for part in value.split(",")} - {"", *EXPORT_INCLUDES})
         raise InvalidInput(
-            f"'include' takes {', '.join(EXPORT_INCLUDES)} (comma-separated), got {', '.join(unknown)}."
+            f"'include' takes {', '.join(EXPORT_INCLUDES)} (comma-separated), "
+            f"got {', '.join(repr(name) for name in unknown) or repr(value)}."
         )
+    asked = frozenset(part.strip() for part in value.split(",")) - {""}
+    if not asked:
+        return asked
     if not viewer_moderates(user=user):
         raise NotAllowed(
             "Only staff can ask the export for voters, addresses, hidden battles or excluded votes; "
             "leave out 'include' for the public export."
         )
-    return frozenset(asked)
+    return asked
 
 
 def _export_votes(*, since: datetime | None, includes: frozenset[str] = frozenset()) -> QuerySet[Vote]:
@@ -437,27 +447,47 @@ async def battles_export_lines_async(
             return
 
 
+# What `since` takes, for the API schema and since_parse alike. Plain digits (up to 11 before the point:
+# until the year 5138, so every value is a time datetime can hold) or an ISO 8601 date or date and time
+# (minutes, optional seconds and fraction, optional zone) that names a real day: each month's length,
+# 29 February only in a leap year, the years 1 to 9999. [0-9] rather than \d: Python's \d takes every
+# script's digits, a JSON-Schema (ECMA 262) one only ASCII.
+_SECONDS: Final = r"[0-9]{1,11}(?:\.[0-9]+)?"
+_YEAR: Final = r"(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+_LEAP_YEAR: Final = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_MONTH_DAY: Final = (
+    r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+)
+_DATE: Final = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
+_TIME: Final = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?"
+# Zones to ±14:59: real ones reach +14:00, and PostgreSQL refuses an offset past 15:59.
+_ZONE: Final = r"(?:Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])"
+_ISO: Final = rf"{_DATE}(?:T{_TIME}{_ZONE}?)?"
+# Empty is no bound, as leaving `since` out.
+SINCE_PATTERN: Final = rf"^(?:{_SECONDS}|{_ISO})?$"
+_SECONDS_RE: Final = re.compile(rf"^{_SECONDS}$")
+_ISO_RE: Final = re.compile(rf"^{_ISO}$")
+
+
 def since_parse(value: str | None) -> datetime | None:
-    """`since` as seconds since the epoch or an ISO 8601 time (UTC when it names no zone)."""
-    if value is None or not value.strip():
+    """`since` as seconds since the epoch or an ISO 8601 time (UTC when it names no zone): exactly the
+    values SINCE_PATTERN admits; blank is no bound."""
+    if value is None or value == "":
         return None
-    text = value.strip()
+    if _SECONDS_RE.fullmatch(value):
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    if _ISO_RE.fullmatch(value):
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     try:
-        seconds = float(text)
-    except ValueError:
-        seconds = None
-    if seconds is not None:
-        try:
-            return datetime.fromtimestamp(seconds, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            raise InvalidInput(
-                f"'since' must be a time between the years 1 and 9999, got {value!r}."
-            ) from None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        float(value)
     except ValueError:
         raise InvalidInput(
-            "'since' must be seconds since the epoch or an ISO 8601 time such as 2024-02-20T00:00:00Z, "
-            f"got {value!r}."
+            "'since' must be seconds since the epoch or an ISO 8601 time such as 2024-02-20T00:00:00Z "
+            f"(a real date, the years 1 to 9999), got {value!r}."
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    # A number, but spelt otherwise (an exponent, a sign, a NaN) or past what the pattern allows.
+    raise InvalidInput(
+        "'since' must be a time between the years 1 and 9999, as seconds since the epoch in plain digits "
+        f"(at most 11 before the point, such as 1708387200.5), got {value!r}."
+    )
