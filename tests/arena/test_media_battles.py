@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from arena.answers import conversation_build
-from arena.models import Model, Response
+from arena.models import Model, Response, Vote
 from tests.arena.av_media import audio_bytes, video_bytes
 from tests.arena.test_battle_stream import _events_until_done
 from tests.conftest import LiveStack
@@ -50,6 +50,9 @@ def test_a_video_battle_draws_video_models_which_see_the_chosen_frames(
     assert all(response.status == "done" and response.text for response in texts.values())
     models = _reveal(api_client, battle)
     assert all("video" in model.input_modalities for model in models)
+    # Counted on the video board (and overall), not the image one.
+    vote = Vote.objects.get(battle_id=battle["id"])
+    assert "video" in vote.categories and "image" not in vote.categories
     # What each side was given: the 4 frames the voter chose, at their times, the same for both.
     for response in texts.values():
         response = Response.objects.select_related("turn__battle__model_a", "turn__battle__model_b").get(
@@ -82,3 +85,4 @@ def test_an_audio_battle_draws_models_that_hear_and_both_answer(
         assert [part.sample_rate for part in parts if isinstance(part, AudioPart)] == [16000]
     models = _reveal(api_client, battle)
     assert all("audio" in model.input_modalities for model in models)
+    assert "audio" in Vote.objects.get(battle_id=battle["id"]).categories
