@@ -113,6 +113,7 @@
     const framesDefault = ui.frameCount.value;
     let chosen = null; // { kind, file, url, duration }
     let rec = null; // the recording under way
+    let checking = 0; // the latest file being checked: an earlier one finishing later is dropped
 
     function show() {
       const f = chosen;
@@ -148,7 +149,9 @@
       const name = f.name ? `“${f.name}”` : "The recording";
       const type = mediaType(f);
       let kind = as || kindOf(f);
+      const mine = ++checking;
       const meta = await metadataOf(f, type);
+      if (mine !== checking) return false; // another file was chosen meanwhile
       // A WebM or MP4 holding only sound is a sound, whatever its name says.
       if (kind === "video" && meta.ok && !meta.hasVideo) kind = "audio";
       if (meta.ok === false) {
