@@ -26,6 +26,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -35,10 +36,15 @@ from django.db.models import Max, Q
 
 from arena.identity import voter_hash_get
 from arena.identity_leaks import answer_names_identity, identity_words
-from arena.models import Ban, Battle, Exclusion, PromptCount, Response, TurnAttachment, Vote
+from arena.models import Ban, Battle, Exclusion, PromptCount, Response, Turn, TurnAttachment, Vote
 
 _DAY: Final = timedelta(hours=24)
 _TABLE: Final = PromptCount._meta.db_table
+_BANS: Final = Ban._meta.db_table
+_VOTES: Final = Vote._meta.db_table
+_BATTLES: Final = Battle._meta.db_table
+_TURNS: Final = Turn._meta.db_table
+_ATTACHMENTS: Final = TurnAttachment._meta.db_table
 
 
 def _edge_sign(char: str) -> bool:
@@ -62,15 +68,20 @@ def normalised_prompt_digest(*, prompt: str, attachments: Sequence[str] = ()) ->
 
 
 def battle_prompt_digest(*, battle: Battle) -> str:
-    """The normalised digest of the battle's first prompt and images."""
-    first = battle.turns.order_by("index").values_list("pk", "prompt").first()
+    """The normalised digest of the battle's first prompt and images (one query)."""
+    sql = f"""
+        SELECT t.prompt, ARRAY(
+            SELECT a.asset_id FROM {_ATTACHMENTS} a WHERE a.turn_id = t.id ORDER BY a.position
+        )
+        FROM {_TURNS} t WHERE t.battle_id = %s ORDER BY t.index LIMIT 1
+    """  # noqa: S608 (the tables are constants, values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [battle.pk])
+        first = cursor.fetchone()
     if first is None:
         return normalised_prompt_digest(prompt="")
-    turn_id, prompt = first
-    hashes = list(
-        TurnAttachment.objects.filter(turn_id=turn_id).order_by("position").values_list("asset_id", flat=True)
-    )
-    return normalised_prompt_digest(prompt=prompt, attachments=hashes)
+    prompt, hashes = first
+    return normalised_prompt_digest(prompt=prompt, attachments=[str(value) for value in hashes])
 
 
 def bans_holding(*, voter_id: str, ip_hash: str, now: datetime) -> set[str]:
@@ -84,35 +95,86 @@ def bans_holding(*, voter_id: str, ip_hash: str, now: datetime) -> set[str]:
     return set(holding.values_list("kind", flat=True).distinct())
 
 
-def _answers_excluded(*, battle: Battle, now: datetime) -> list[str]:
-    answers = list(
-        Response.objects.filter(turn__battle=battle).values_list(
-            "turn__index", "status", "text", "finished_at"
-        )
+@dataclass(frozen=True)
+class BattleAnswer:
+    turn_index: int
+    side: str
+    status: str
+    text: str
+    finished_at: datetime | None
+
+
+def battle_answers(*, battle: Battle) -> list[BattleAnswer]:
+    """Every answer of the battle, every turn (one query): what the vote's checks and rules read."""
+    rows = Response.objects.filter(turn__battle=battle).values_list(
+        "turn__index", "side", "status", "text", "finished_at"
     )
+    return [BattleAnswer(*row) for row in rows]
+
+
+def _answers_excluded(*, answers: Sequence[BattleAnswer], now: datetime) -> list[str]:
     reasons: list[str] = []
-    if any(status == Response.Status.FAILED for _, status, _, _ in answers):
+    if any(answer.status == Response.Status.FAILED for answer in answers):
         reasons.append(Exclusion.ANSWER_FAILED)
     words = identity_words()
-    if any(answer_names_identity(text=text, words=words) for _, _, text, _ in answers):
+    if any(answer_names_identity(text=answer.text, words=words) for answer in answers):
         reasons.append(Exclusion.IDENTITY_LEAK)
     minimum = settings.ARENA_VOTE_MIN_SECONDS
     if minimum > 0 and answers:
-        latest = max(index for index, *_ in answers)
-        finished = [at for index, _, _, at in answers if index == latest and at is not None]
+        latest = max(answer.turn_index for answer in answers)
+        finished = [
+            answer.finished_at
+            for answer in answers
+            if answer.turn_index == latest and answer.finished_at is not None
+        ]
         # Answers always carry their time once finished; one written without it is not judged.
         if finished and (now - max(finished)).total_seconds() < minimum:
             reasons.append(Exclusion.TOO_FAST)
     return reasons
 
 
-def _daily_cap_reached(*, voter_id: str, now: datetime) -> bool:
+def _voter_rules_read(
+    *, battle: Battle, voter_id: str, ip_hash: str, now: datetime
+) -> tuple[set[str], bool, bool]:
+    """(the kinds of ban holding as `bans_holding` reads them, whether the voter already has
+    ARENA_VOTE_DAILY_CAP counted votes in the last 24 hours, whether the battle was retried), read in
+    one statement: three rules of a vote for one round trip."""
     cap = settings.ARENA_VOTE_DAILY_CAP
-    if cap <= 0:
-        return False
-    counted = Vote.objects.filter(voter_id=voter_id, is_valid=True, anony=True, created_at__gt=now - _DAY)
-    # At most `cap` rows are looked at, however many the voter has.
-    return counted[:cap].count() >= cap
+    sql = f"""
+        SELECT
+            ARRAY(
+                SELECT DISTINCT b.kind FROM {_BANS} b
+                WHERE b.lifted_at IS NULL AND (b.expires_at IS NULL OR b.expires_at > %s)
+                AND ((b.kind = %s AND b.value_hash = %s) OR (%s <> '' AND b.kind = %s AND b.value_hash = %s))
+            ),
+            (
+                SELECT COUNT(*) FROM (
+                    SELECT 1 FROM {_VOTES} v
+                    WHERE v.voter_id = %s AND v.is_valid AND v.anony AND v.created_at > %s
+                    LIMIT %s
+                ) AS counted
+            ),
+            EXISTS (SELECT 1 FROM {_BATTLES} r WHERE r.retry_of_id = %s)
+    """  # noqa: S608 (the tables are constants, values are parameters)
+    params = [
+        now,
+        Ban.Kind.VOTER,
+        voter_hash_get(voter_id=voter_id),
+        ip_hash or "",
+        Ban.Kind.IP,
+        ip_hash or "",
+        voter_id,
+        now - _DAY,
+        max(cap, 0),
+        battle.pk,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    assert row is not None
+    kinds, counted, retried = row
+    # At most `cap` votes are looked at, however many the voter has; no cap: never reached.
+    return {str(kind) for kind in kinds}, cap > 0 and counted >= cap, bool(retried)
 
 
 def _prompt_place_take(*, digest: str, cap: int) -> bool:
@@ -129,26 +191,35 @@ def _prompt_place_take(*, digest: str, cap: int) -> bool:
         return cursor.fetchone() is not None
 
 
-def vote_exclusions(*, battle: Battle, voter_id: str, ip_hash: str, now: datetime) -> list[str]:
+def vote_exclusions(
+    *,
+    battle: Battle,
+    voter_id: str,
+    ip_hash: str,
+    now: datetime,
+    answers: Sequence[BattleAnswer] | None = None,
+) -> list[str]:
     """Why a vote cast on `battle` at `now` is not counted (`Exclusion` values, in their order); empty:
-    it counts.
+    it counts. `answers`: the battle's, when the caller has read them already (`battle_answers`).
 
     Call it inside the vote's transaction, once per vote: a vote that counts takes one of its
     prompt's ARENA_PROMPT_COUNT_CAP places there (rolled back with the vote).
     """
     if battle.named:
         return []
-    reasons = _answers_excluded(battle=battle, now=now)
+    if answers is None:
+        answers = battle_answers(battle=battle)
+    reasons = _answers_excluded(answers=answers, now=now)
     if battle.prompt_blocked_at is not None:
         reasons.append(Exclusion.PROMPT_BLOCKED)
-    bans = bans_holding(voter_id=voter_id, ip_hash=ip_hash, now=now)
+    bans, capped, retried = _voter_rules_read(battle=battle, voter_id=voter_id, ip_hash=ip_hash, now=now)
     if Ban.Kind.VOTER in bans:
         reasons.append(Exclusion.VOTER_BANNED)
     if Ban.Kind.IP in bans:
         reasons.append(Exclusion.IP_BANNED)
-    if _daily_cap_reached(voter_id=voter_id, now=now):
+    if capped:
         reasons.append(Exclusion.DAILY_CAP)
-    if Battle.objects.filter(retry_of=battle).exists():
+    if retried:
         reasons.append(Exclusion.RETRIED)
     cap = settings.ARENA_PROMPT_COUNT_CAP
     if cap > 0:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from arena import signals
 from arena.answers import ABANDONED_FAILURE, responses_enqueue
 from arena.content_filters import REASON_MAX, text_moderate
-from arena.integrity import vote_exclusions
+from arena.integrity import BattleAnswer, battle_answers, vote_exclusions
 from arena.models import (
     Battle,
     Exclusion,
@@ -34,6 +34,7 @@ from arena.models import (
     Winner,
 )
 from arena.pairing import pair_draw
+from arena.visibility import NO_SUCH_BATTLE, battle_readable
 from arena.waiting import waiting_line_leave, waiting_places_tell
 from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from core.metrics import battle_started_count, vote_cast_count
@@ -198,6 +199,8 @@ def _battle_locked(
     battle_id: uuid.UUID | str,
     voter_id: str,
     refusal: str = "Only the person who started this battle can continue or vote on it.",
+    readers_only: bool = False,
+    user: Any = None,
 ) -> Battle:
     battle = (
         Battle.objects.select_for_update(of=("self",))
@@ -206,25 +209,36 @@ def _battle_locked(
         .first()
     )
     if battle is None:
-        raise NotFound("There is no such battle.")
+        raise NotFound(NO_SUCH_BATTLE)
+    if readers_only and (
+        battle.mode != Battle.Mode.BLIND or not battle_readable(battle=battle, viewer_id=voter_id, user=user)
+    ):
+        raise NotFound(NO_SUCH_BATTLE)
     if battle.creator_id != voter_id:
         raise NotAllowed(refusal)
     return battle
 
 
-def _latest_responses_check(*, battle: Battle, action: str) -> int:
-    """The index of the battle's latest turn, once all its answers finished well (one query)."""
-    found = list(
-        Response.objects.filter(turn__battle=battle)
-        .order_by("-turn__index")
-        .values_list("turn__index", "status")[: len(battle.sides)]
-    )
+def _latest_responses_check(
+    *, battle: Battle, action: str, answers: Sequence[BattleAnswer] | None = None
+) -> int:
+    """The index of the battle's latest turn, once all its answers finished well (one query, none
+    when the caller has read the battle's `answers` already)."""
+    found: list[tuple[int, str]]
+    if answers is None:
+        found = list(
+            Response.objects.filter(turn__battle=battle)
+            .order_by("-turn__index")
+            .values_list("turn__index", "status")[: len(battle.sides)]
+        )
+    else:
+        found = [(answer.turn_index, answer.status) for answer in answers]
     assert found, "every battle is created with its first turn"
-    index = found[0][0]
+    index = max(turn_index for turn_index, _ in found)
     statuses = {status for turn_index, status in found if turn_index == index}
     if statuses - set(Response.FINISHED):
-        answers = "the answer has" if len(battle.sides) == 1 else "both answers have"
-        raise Conflict(f"Please wait until {answers} finished before you {action}.")
+        pending = "the answer has" if len(battle.sides) == 1 else "both answers have"
+        raise Conflict(f"Please wait until {pending} finished before you {action}.")
     if Response.Status.FAILED in statuses:
         raise Conflict(
             f"One of the answers failed, so you cannot {action} in this battle. Retry with a new pair."
@@ -290,29 +304,45 @@ class VoteResult:
     reveals: dict[str, signals.VoteReveal]
 
 
-def vote_cast(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str, winner: str) -> VoteResult:
+def vote_cast(
+    *,
+    battle_id: uuid.UUID | str,
+    voter_id: str,
+    ip_hash: str,
+    winner: str,
+    readers_only: bool = False,
+    user: Any = None,
+) -> VoteResult:
     """Record the one vote of a battle and tell the layers above (`arena.signals.vote_cast`).
 
     The receivers run in the vote's transaction: what they move (the online Elo, the vote's
     categories) commits with the vote or not at all, and what they return is shown in the reveal.
     Whether it counts is `arena.integrity.vote_exclusions`' rule: an excluded vote is stored with
     its reasons (is_valid False) and moves no count or rating.
+
+    `readers_only` (the API's rule): one who may not read the blind battle (arena.visibility, with
+    `user`) hears NotFound, as for an unknown one, before any other refusal.
     """
     if winner not in Winner.values:
         choices = ", ".join(f'"{value}"' for value in Winner.values)
         raise InvalidInput(f"The winner must be one of {choices}.")
     with transaction.atomic():
-        battle = _battle_locked(battle_id=battle_id, voter_id=voter_id)
+        battle = _battle_locked(battle_id=battle_id, voter_id=voter_id, readers_only=readers_only, user=user)
         if battle.abandoned_at is not None:
             raise Conflict(ABANDONED_CONFLICT)
+        # After the lock, in a statement of its own: a vote committed while this one waited is seen.
         if Vote.objects.filter(battle=battle).exists():
             raise Conflict("This battle already has a vote.")
         if battle.mode == Battle.Mode.DIRECT:
             raise Conflict("A direct chat has one model, so there is nothing to vote on.")
-        _latest_responses_check(battle=battle, action="vote")
+        # One read of the answers for both the check and the integrity rules.
+        answers = battle_answers(battle=battle)
+        _latest_responses_check(battle=battle, action="vote", answers=answers)
         now = timezone.now()
         # Stored either way; the voter sees the same reveal, never why a vote did not count.
-        exclusions = vote_exclusions(battle=battle, voter_id=voter_id, ip_hash=ip_hash, now=now)
+        exclusions = vote_exclusions(
+            battle=battle, voter_id=voter_id, ip_hash=ip_hash, now=now, answers=answers
+        )
         vote = Vote.objects.create(
             battle=battle,
             winner=winner,
@@ -323,12 +353,12 @@ def vote_cast(*, battle_id: uuid.UUID | str, voter_id: str, ip_hash: str, winner
             exclusions=exclusions,
             created_at=now,
         )
-        answers = signals.vote_cast.send(sender=Vote, vote=vote, battle=battle)
+        replies = signals.vote_cast.send(sender=Vote, vote=vote, battle=battle, answers=answers)
         transaction.on_commit(partial(vote_cast_count, winner=winner))
     reveals: dict[str, signals.VoteReveal] = {}
-    for _, answer in answers:
-        if isinstance(answer, signals.VoteReveal):
-            reveals[answer.key] = answer
+    for _, reply in replies:
+        if isinstance(reply, signals.VoteReveal):
+            reveals[reply.key] = reply
     return VoteResult(battle=battle, vote=vote, reveals=reveals)
 
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from django.dispatch import Signal
 
-# sender=Vote, vote=<Vote>, battle=<Battle> (models selected); receivers may return a VoteReveal.
+# sender=Vote, vote=<Vote>, battle=<Battle> (models selected), answers=<list of
+# arena.integrity.BattleAnswer>: every answer of the battle, as the vote read them (so that a receiver
+# need not read them again); receivers may return a VoteReveal.
 vote_cast = Signal()
 
 # sender=Vote, vote=<Vote> (already is_valid=False), battle=<Battle>, reason=<str>; sent inside the

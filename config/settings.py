@@ -266,7 +266,8 @@ REDIS_URL = env.redis("REDIS_URL", default=_embedded.redis_url)
 REDIS_DB_OFFSET = env.int("REDIS_DB_OFFSET", default=0)
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's Redis cache, building one redis-py client per pool instead of one per command.
+        "BACKEND": "core.cache.ReusingRedisCache",
         "LOCATION": _redis_db(REDIS_URL, REDIS_DB_OFFSET + 2),
         # A cache that does not answer is a miss within a second, not a hung request.
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},

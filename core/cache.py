@@ -8,6 +8,7 @@ import time
 from typing import Any, Final
 
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 logger = logging.getLogger(__name__)
 
@@ -15,6 +16,32 @@ logger = logging.getLogger(__name__)
 # traceback, the rest in one line each, so an outage of seconds is not thousands of tracebacks.
 _TRACEBACK_EVERY_S: Final = 30.0
 _traceback_at = 0.0
+
+
+class _ClientReused(RedisCacheClient):
+    """Django's client builds a redis-py client (hundreds of reply callbacks) for every command; one
+    per connection pool does the same work (redis-py's clients are thread-safe, the pool is shared)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        django: Any = self  # Django's own private helpers, which its type stubs leave out
+        index = django._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            pool = django._get_connection_pool(write)
+            client = self._clients[index] = django._client(connection_pool=pool)
+        return client
+
+
+class ReusingRedisCache(RedisCache):
+    """Django's Redis cache (CACHES' BACKEND), with one redis-py client per pool, not per command."""
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = _ClientReused
 
 
 def _unanswered(message: str, key: str) -> None:

@@ -100,6 +100,11 @@ class DatabaseUnavailableMiddleware(MiddlewareMixin):
     DATABASE_POOL_TIMEOUT_S, or no answer within DATABASE_CONNECT_TIMEOUT_S) is a 503 with a
     sentence, not a 500: nothing is wrong with the request, and trying again later helps."""
 
+    # Sync only, and innermost: Django then runs the whole middleware chain in sync mode under ASGI,
+    # in one hop to the sync thread, instead of hopping there and back for each middleware's
+    # process_request and process_response (a fifth of a vote request's CPU: bench/vote_profile.py --asgi).
+    async_capable = False
+
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase | None:
         if not isinstance(exception, OperationalError):
             return None

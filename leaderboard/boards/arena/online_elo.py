@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from arena.models import Model
@@ -14,6 +14,8 @@ from leaderboard.boards.arena.votes import votes_counted
 from leaderboard.models import OnlineRating
 from leaderboard.ratings.battle_set import OUTCOME_OF_WINNER
 from leaderboard.ratings.online_elo import elo_replay, elo_step
+
+_TABLE = OnlineRating._meta.db_table
 
 
 def online_rating_apply(*, model_a: Model, model_b: Model, winner: str) -> tuple[RatingChange, RatingChange]:
@@ -25,21 +27,27 @@ def online_rating_apply(*, model_a: Model, model_b: Model, winner: str) -> tuple
             ignore_conflicts=True,
         )
         rows = _ratings_locked(model_ids=[model_a.pk, model_b.pk])
-    row_a, row_b = rows[model_a.pk], rows[model_b.pk]
-    before_a, before_b = row_a.rating, row_b.rating
-    row_a.rating, row_b.rating = elo_step(rating_a=before_a, rating_b=before_b, winner=winner)
-    row_a.battles += 1
-    row_b.battles += 1
-    # bulk_update writes attributes as they are (auto_now is not applied), so set the time here.
-    row_a.updated_at = row_b.updated_at = timezone.now()
-    OnlineRating.objects.bulk_update([row_a, row_b], ["rating", "battles", "updated_at"])
-    return RatingChange(before_a, row_a.rating), RatingChange(before_b, row_b.rating)
+    before_a, before_b = rows[model_a.pk], rows[model_b.pk]
+    after_a, after_b = elo_step(rating_a=before_a, rating_b=before_b, winner=winner)
+    # Both rows in one statement, written as SQL: on every vote's path, the ORM's bulk_update
+    # (a CASE per column) cost more to build than the rest of the Elo step.
+    sql = f"""
+        UPDATE {_TABLE} AS r SET rating = v.rating, battles = r.battles + 1, updated_at = %s
+        FROM (VALUES (%s, %s::double precision), (%s, %s::double precision)) AS v(model_id, rating)
+        WHERE r.model_id = v.model_id
+    """  # noqa: S608 (the table is a constant, values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [timezone.now(), model_a.pk, after_a, model_b.pk, after_b])
+    return RatingChange(before_a, after_a), RatingChange(before_b, after_b)
 
 
-def _ratings_locked(*, model_ids: list[int]) -> dict[int, OnlineRating]:
+def _ratings_locked(*, model_ids: list[int]) -> dict[int, float]:
+    """The models' ratings, their rows locked until the transaction ends."""
     # Locking in primary-key order keeps two concurrent votes on the same pair from deadlocking.
-    locked = OnlineRating.objects.select_for_update().filter(model_id__in=model_ids).order_by("model_id")
-    return {row.model_id: row for row in locked}
+    sql = f"SELECT model_id, rating FROM {_TABLE} WHERE model_id = ANY(%s) ORDER BY model_id FOR UPDATE"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(model_ids)])
+        return {int(model_id): float(rating) for model_id, rating in cursor.fetchall()}
 
 
 def online_ratings_replay() -> int:

@@ -38,9 +38,12 @@ def vote_categories_store(sender: type[Vote], *, vote: Vote, battle: Battle, **k
 
 
 @receiver(vote_cast, dispatch_uid="leaderboard.arena.vote_style")
-def vote_style_record(sender: type[Vote], *, vote: Vote, battle: Battle, **kwargs: Any) -> None:
+def vote_style_record(
+    sender: type[Vote], *, vote: Vote, battle: Battle, answers: Any = None, **kwargs: Any
+) -> None:
     # The answers are final once the vote is cast; style control reads these counts, not the text.
-    vote_style_store(vote=vote, battle=battle)
+    texts = None if answers is None else [(answer.side, answer.text) for answer in answers]
+    vote_style_store(vote=vote, battle=battle, texts=texts)
 
 
 @receiver(vote_cast, dispatch_uid="leaderboard.arena.online_elo")

@@ -9,6 +9,7 @@ counts into normalised differences (a - b) / (a + b) per feature.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -30,10 +31,13 @@ _COLUMNS_B: Final = ("words_b", "headers_b", "lists_b", "bold_b")
 _KNOWN: Final = frozenset(CATEGORIES)
 
 
-def battle_style_count(*, battle: Battle) -> dict[str, int]:
-    """Both sides' style counts over every turn of the battle, keyed by VoteStyle's columns."""
+def battle_style_count(*, battle: Battle, texts: Sequence[tuple[str, str]] | None = None) -> dict[str, int]:
+    """Both sides' style counts over every turn of the battle, keyed by VoteStyle's columns; `texts`:
+    every answer's (side, text), when the caller has read them already."""
     totals = {"a": [0, 0, 0, 0], "b": [0, 0, 0, 0]}
-    for side, text in Response.objects.filter(turn__battle=battle).values_list("side", "text"):
+    if texts is None:
+        texts = list(Response.objects.filter(turn__battle=battle).values_list("side", "text"))
+    for side, text in texts:
         # Counted per answer and summed: a header or a list item never spans two answers.
         for position, value in enumerate(answer_style_count(text=text)):
             totals[side][position] += value
@@ -43,26 +47,34 @@ def battle_style_count(*, battle: Battle) -> dict[str, int]:
     }
 
 
-def vote_style_store(*, vote: Vote, battle: Battle) -> VoteStyle | None:
-    """Store the vote and its answers' style; call inside the vote's transaction.
+def vote_style_store(
+    *, vote: Vote, battle: Battle, texts: Sequence[tuple[str, str]] | None = None
+) -> VoteStyle | None:
+    """Store the vote and its answers' style (`texts`: as `battle_style_count` takes them); call inside
+    the vote's transaction.
 
     A vote outside `votes_kept()` (excluded as it was cast: arena.integrity) gets no row, as in the
     counts.
     """
     if not vote.is_valid:
         return None
-    found, _ = VoteStyle.objects.update_or_create(
+    row = VoteStyle(
         vote=vote,
-        defaults={
-            "model_a_id": battle.model_a_id,
-            "model_b_id": battle.model_b_id,
-            "winner": vote.winner,
-            "anony": vote.anony,
-            "categories": sorted({label for label in vote.categories if label in _KNOWN}),
-            **battle_style_count(battle=battle),
-        },
+        model_a_id=battle.model_a_id,
+        model_b_id=battle.model_b_id,
+        winner=vote.winner,
+        anony=vote.anony,
+        categories=sorted({label for label in vote.categories if label in _KNOWN}),
+        **battle_style_count(battle=battle, texts=texts),
     )
-    return found
+    # One upsert, not update_or_create's savepoints and read: a vote's row is written once, as it is cast.
+    VoteStyle.objects.bulk_create(
+        [row],
+        update_conflicts=True,
+        unique_fields=["vote"],
+        update_fields=["model_a_id", "model_b_id", "winner", "anony", "categories", *_COLUMNS_A, *_COLUMNS_B],
+    )
+    return row
 
 
 def vote_style_remove(*, vote: Vote) -> None:
