@@ -382,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="an app setting for the stack"
     )
+    parser.add_argument("--web-concurrency", type=int, default=2, help="uvicorn processes (WEB_CONCURRENCY)")
     parser.add_argument(
         "--sample", type=Path, default=None, metavar="DIR", help="sample the stack's stacks (slows it)"
     )
@@ -399,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         described = machine(target)
     else:
         extra = dict(item.split("=", 1) for item in args.set)
-        with Stack(extra_env=extra, sample_dir=args.sample) as target:
+        with Stack(extra_env=extra, sample_dir=args.sample, web_concurrency=args.web_concurrency) as target:
             results = rounds(target, benches=benches, repeat=args.repeat, args=args)
             described = machine(target)
     stamp = started.strftime("%Y-%m-%d %H:%M UTC")
