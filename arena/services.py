@@ -355,6 +355,7 @@ def vote_cast(
         )
         replies = signals.vote_cast.send(sender=Vote, vote=vote, battle=battle, answers=answers)
         transaction.on_commit(partial(vote_cast_count, winner=winner))
+    replies += signals.vote_committed.send(sender=Vote, vote=vote, battle=battle)
     reveals: dict[str, signals.VoteReveal] = {}
     for _, reply in replies:
         if isinstance(reply, signals.VoteReveal):

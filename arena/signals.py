@@ -3,8 +3,10 @@
 The arena knows nothing of leaderboards; a higher layer connects receivers here (in its
 `AppConfig.ready`). `vote_cast` is sent inside the vote's transaction, after the vote row is
 written, so a receiver's writes commit or roll back with the vote, and whatever it returns for the
-reveal (a `VoteReveal`) goes back to the voter through `Signal.send`. `vote_invalidated` is sent
-the same way inside the invalidation's transaction.
+reveal (a `VoteReveal`) goes back to the voter through `Signal.send`. `vote_committed` follows it
+once that transaction is over, for work that must not hold its row locks until the vote commits (the
+online Elo: every vote would otherwise queue behind every other vote of the same models).
+`vote_invalidated` is sent the same way inside the invalidation's transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from django.dispatch import Signal
 # arena.integrity.BattleAnswer>: every answer of the battle, as the vote read them (so that a receiver
 # need not read them again); receivers may return a VoteReveal.
 vote_cast = Signal()
+
+# sender=Vote, vote=<Vote>, battle=<Battle>: sent by `arena.services.vote_cast` right after the vote's
+# transaction (committed, unless an outer transaction holds it); receivers may return a VoteReveal.
+vote_committed = Signal()
 
 # sender=Vote, vote=<Vote> (already is_valid=False), battle=<Battle>, reason=<str>; sent inside the
 # transaction of `arena.services.vote_invalidate`, once per vote that was valid until then.

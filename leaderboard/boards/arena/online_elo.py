@@ -1,4 +1,9 @@
-"""The online Elo: moved by every vote in its transaction, replayed after imports, read live."""
+"""The online Elo: moved by every vote right after its transaction, replayed after imports, read live.
+
+A vote commits first, then moves the ratings in a transaction of its own (`arena.signals.vote_committed`):
+the rows of two models are locked for three statements, not for the whole vote. A process that dies
+between the two leaves the running value one vote behind; the ratings the board shows come from the
+snapshots, and `online_ratings_replay()` recomputes this one from the counted votes."""
 
 from __future__ import annotations
 
@@ -19,7 +24,12 @@ _TABLE = OnlineRating._meta.db_table
 
 
 def online_rating_apply(*, model_a: Model, model_b: Model, winner: str) -> tuple[RatingChange, RatingChange]:
-    """Move both models' online Elo by one battle. Call inside the vote's transaction."""
+    """Move both models' online Elo by one battle, in a transaction of its own (see the module's doc)."""
+    with transaction.atomic():
+        return _online_rating_step(model_a=model_a, model_b=model_b, winner=winner)
+
+
+def _online_rating_step(*, model_a: Model, model_b: Model, winner: str) -> tuple[RatingChange, RatingChange]:
     rows = _ratings_locked(model_ids=[model_a.pk, model_b.pk])
     if len(rows) < 2:  # a model's first battle: its row is created once, then locked as the others
         OnlineRating.objects.bulk_create(

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.dispatch import receiver
 
 from arena.models import Battle, Vote
-from arena.signals import VoteReveal, vote_cast, vote_invalidated
+from arena.signals import VoteReveal, vote_cast, vote_committed, vote_invalidated
 from leaderboard.boards.arena.categories import battle_categories_label
 from leaderboard.boards.arena.counts import excluded_counts_add, vote_counts_add, vote_counts_subtract
 from leaderboard.boards.arena.online_elo import online_rating_apply
@@ -46,7 +46,9 @@ def vote_style_record(
     vote_style_store(vote=vote, battle=battle, texts=texts)
 
 
-@receiver(vote_cast, dispatch_uid="leaderboard.arena.online_elo")
+# After the vote's transaction, in a short one of its own: the two rating rows are locked for three
+# statements instead of until the vote commits (under load, votes of the same models queued on them).
+@receiver(vote_committed, dispatch_uid="leaderboard.arena.online_elo")
 def vote_online_elo_apply(
     sender: type[Vote], *, vote: Vote, battle: Battle, **kwargs: Any
 ) -> VoteReveal | None:

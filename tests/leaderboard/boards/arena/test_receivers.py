@@ -10,7 +10,7 @@ from django.dispatch import receiver
 from arena import services as arena_services
 from arena.media import image_asset_create
 from arena.models import Response, Side, Turn, TurnAttachment, Vote
-from arena.signals import vote_cast
+from arena.signals import vote_cast, vote_committed
 from leaderboard.boards.arena import receivers
 from leaderboard.boards.arena import services as snapshot_services
 from leaderboard.boards.arena.services import snapshot_compute
@@ -108,13 +108,13 @@ def test_a_failing_receiver_rolls_back_the_vote_its_categories_its_counts_and_th
 def test_without_the_board_listening_the_arena_still_records_the_vote():
     client, token = voter_client()
     battle = battle_make(creator_id=client.session["arena_voter_id"])
-    for uid in ("leaderboard.arena.vote_categories", "leaderboard.arena.online_elo"):
-        assert vote_cast.disconnect(dispatch_uid=uid)
+    assert vote_cast.disconnect(dispatch_uid="leaderboard.arena.vote_categories")
+    assert vote_committed.disconnect(dispatch_uid="leaderboard.arena.online_elo")
     try:
         response = vote_post(client, token, battle.pk)
     finally:
         receiver(vote_cast, dispatch_uid="leaderboard.arena.vote_categories")(receivers.vote_categories_store)
-        receiver(vote_cast, dispatch_uid="leaderboard.arena.online_elo")(receivers.vote_online_elo_apply)
+        receiver(vote_committed, dispatch_uid="leaderboard.arena.online_elo")(receivers.vote_online_elo_apply)
     assert response.status_code == 200 and response.json()["elo"] is None
     assert Vote.objects.get(battle=battle).categories == []
     assert not VoteCount.objects.exists(), "counting is the board's"
