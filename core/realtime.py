@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from concurrent.futures import Future
 from typing import Any, Final
 
@@ -101,14 +102,28 @@ def event_send(*, group: str, event: str, timeout: float | None = None, **fields
     group_send(group=group, message={"type": STREAM_EVENT, "event": event, **fields}).result(timeout=timeout)
 
 
+# When this process last dropped its loop's channel-layer connections (see below), by event loop.
+_dropped_at: dict[asyncio.AbstractEventLoop, float] = {}
+_DROP_EVERY_S = 5.0
+
+
 async def _layer_connections_drop(layer: Any) -> None:
     """Close this loop's connections to the channel layer's Redis, so the next use opens fresh ones.
 
     After Redis restarts, redis-py 8 (RESP3) can hand a command a pooled connection whose reply never
     comes, and every WebSocket connect after it hangs (tests/arena/test_worker_faults.py). channels-redis
     keeps one pool per event loop and offers no public way to drop only that one.
+
+    At most once every _DROP_EVERY_S per loop: dropping the pool fails the commands of every other
+    socket of the process that were under way ("Connection closed by server"), and each of those
+    dropping it again closed hundreds of healthy sockets in a chain under load (bench/RESULTS.md).
     """
-    per_loop = getattr(layer, "_layers", {}).get(asyncio.get_running_loop())
+    loop = asyncio.get_running_loop()
+    now = time.monotonic()
+    if now - _dropped_at.get(loop, -_DROP_EVERY_S) < _DROP_EVERY_S:
+        return
+    _dropped_at[loop] = now
+    per_loop = getattr(layer, "_layers", {}).get(loop)
     if per_loop is not None:
         with contextlib.suppress(Exception):
             await per_loop.flush()
