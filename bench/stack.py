@@ -76,6 +76,22 @@ class ScriptedModel:
     def active_by_default(self) -> bool:
         return self.group == "instant"
 
+    def register_args(self) -> list[str]:
+        """`manage.py register_model`'s arguments for this model."""
+        return [
+            self.slug,
+            "--name",
+            self.name,
+            "--kind",
+            "scripted",
+            "--organization",
+            "Bench",
+            "--config",
+            json.dumps(self.config),
+            "--status",
+            "active" if self.active_by_default else "paused",
+        ]
+
 
 def models_default(*, instant: int = 4) -> list[ScriptedModel]:
     models = [
@@ -359,22 +375,7 @@ class Stack:
         self._run(env, "manage.py", "collectstatic", "--noinput", "-v", "0")
         self._run(env, "manage.py", "migrate", "--noinput", "-v", "0")
         for model in self.models:
-            self._run(
-                env,
-                "manage.py",
-                "register_model",
-                model.slug,
-                "--name",
-                model.name,
-                "--kind",
-                "scripted",
-                "--organization",
-                "Bench",
-                "--config",
-                json.dumps(model.config),
-                "--status",
-                "active" if model.active_by_default else "paused",
-            )
+            self._run(env, "manage.py", "register_model", *model.register_args())
         self.log(
             f"static files collected, migrated, {len(self.models)} scripted models registered "
             f"({time.monotonic() - started:.1f} s)"

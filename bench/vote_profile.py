@@ -88,20 +88,7 @@ def _database_prepare() -> None:
 
     call_command("migrate", "--noinput", verbosity=0)
     for model in models_default():
-        call_command(
-            "register_model",
-            model.slug,
-            "--name",
-            model.name,
-            "--kind",
-            "scripted",
-            "--organization",
-            "Bench",
-            "--config",
-            json.dumps(model.config),
-            "--status",
-            "active" if model.active_by_default else "paused",
-        )
+        call_command("register_model", *model.register_args())
 
 
 class Voter:
