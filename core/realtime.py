@@ -132,19 +132,36 @@ async def _layer_connections_drop(layer: Any) -> None:
 class GroupStreamConsumer(AsyncJsonWebsocketConsumer, abc.ABC):
     group: str | None = None
     _accepted = False
+    _client_gone = False
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """The consumer, ending cleanly when the channel layer (Redis) or the database is unreachable:
         a socket not yet accepted is refused with a 503 and a sentence, an open one is closed with 1013
         ("try again later"). The page's client reconnects with backoff either way."""
 
+        async def receive_tracked() -> dict[str, Any]:
+            message: dict[str, Any] = await receive()
+            if message["type"] == "websocket.disconnect":
+                self._client_gone = True
+            return message
+
         async def send_tracked(message: dict[str, Any]) -> None:
             if message["type"] == "websocket.accept":
                 self._accepted = True
-            await send(message)
+            if self._client_gone:
+                # The client has left: events already queued for it go nowhere (a send now is an
+                # error to the server), and the consumer ends on the disconnect it has received.
+                return
+            try:
+                await send(message)
+            except OSError:
+                # ASGI: a send on a closed connection raises an OSError subclass (uvicorn's
+                # ClientDisconnected). The client is gone, not Redis: taking it for a Redis error
+                # dropped the process's channel-layer pool and closed every other socket under load.
+                self._client_gone = True
 
         try:
-            await super().__call__(scope, receive, send_tracked)
+            await super().__call__(scope, receive_tracked, send_tracked)
         except (redis.RedisError, OSError, DatabaseError) as error:
             logger.warning("live updates unavailable: closing a socket", exc_info=True)
             with contextlib.suppress(Exception):  # the client may be gone as well
