@@ -79,7 +79,9 @@ def _response_send(*, response: Response, slug: str) -> None:
         if in_line:
             waiting_line_leave(slug=slug, response_ids=[response.pk])
         raise
-    if in_line:
+    # A first turn came with its battle: no socket can have joined it yet, and one that joins hears
+    # the places then (arena.consumers). Telling would cost two Redis reads, a query and a send.
+    if in_line and response.turn.index > 0:
         waiting_place_tell(slug=slug, response=response)
 
 
@@ -235,10 +237,10 @@ def answer_generate(*, response_id: int) -> None:
 
 
 def _battle_state_announce(*, battle: Battle) -> None:
-    from arena.selectors import battle_get, battle_state
+    from arena.selectors import battle_state_get
 
     try:
-        state = battle_state(battle=battle_get(battle_id=battle.id, blind_only=False))
+        state = battle_state_get(battle_id=battle.id)
     except NotFound:
         return
     if state != "generating":

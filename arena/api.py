@@ -145,8 +145,8 @@ def _media_from_upload(
 
 
 def _battle_created(battle: Battle) -> dict[str, Any]:
-    payload = selectors.battle_payload(battle=selectors.battle_get(battle_id=battle.pk), viewer_id=None)
-    return {"id": payload["id"], "state": payload["state"], "stream": f"/ws/battles/{battle.pk}/"}
+    state = selectors.battle_state_get(battle_id=battle.pk)
+    return {"id": str(battle.pk), "state": state, "stream": f"/ws/battles/{battle.pk}/"}
 
 
 def _battle_seen(request: HttpRequest, battle_id: uuid.UUID) -> dict[str, Any]:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q
 
 from arena.answers import answer_stream_key
 from arena.audio import audio_peaks_get
-from arena.models import Battle, MediaRendition, Model, Response, Turn, TurnAttachment, Vote
+from arena.models import Battle, MediaRendition, Model, Response, Side, Turn, TurnAttachment, Vote
 from core.errors import NotFound
 from workers.streaming import stream_state_get
 
@@ -109,9 +109,37 @@ def battle_state(*, battle: Battle) -> str:
         return "abandoned"
     turns = list(battle.turns.all())
     statuses = {response.status for response in turns[-1].responses.all()} if turns else set()
+    return _answers_state(statuses=statuses, voted=lambda: _vote_of(battle) is not None)
+
+
+def battle_state_get(*, battle_id: uuid.UUID) -> str:
+    """battle_state read in two queries, for those who need the state alone (a new battle's 201, the
+    announcement as an answer ends), without the turns, answers and attachments battle_get loads."""
+    row = (
+        Battle.objects.filter(pk=battle_id)
+        .annotate(voted=Exists(Vote.objects.filter(battle_id=OuterRef("pk"))))
+        .values_list("abandoned_at", "voted")
+        .first()
+    )
+    if row is None:
+        raise NotFound("There is no such battle.")
+    abandoned_at, voted = row
+    if abandoned_at is not None:
+        return "abandoned"
+    # Every turn has one answer per side, so the latest turn's are the first ones.
+    latest = list(
+        Response.objects.filter(turn__battle_id=battle_id)
+        .order_by("-turn__index")
+        .values_list("turn__index", "status")[: len(Side.values)]
+    )
+    statuses = {status for index, status in latest if index == latest[0][0]} if latest else set()
+    return _answers_state(statuses=statuses, voted=lambda: bool(voted))
+
+
+def _answers_state(*, statuses: set[str], voted: Callable[[], bool]) -> str:
     if statuses - set(Response.FINISHED):
         return "generating"
-    if _vote_of(battle) is not None:
+    if voted():
         return "voted"
     if Response.Status.FAILED in statuses:
         return "failed"

@@ -47,7 +47,8 @@ class Battles:
 
     def places(self, answer: Response, count: int) -> list[int]:
         messages = [self.heard(answer) for _ in range(count)]
-        assert all(message["event"] == "queue" and message["turn"] == 0 for message in messages), messages
+        turn = answer.turn.index
+        assert all(message["event"] == "queue" and message["turn"] == turn for message in messages), messages
         return [message["position"] for message in messages]
 
     def hears_nothing(self, answer: Response, timeout: float = 0.5) -> bool:

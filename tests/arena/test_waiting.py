@@ -21,7 +21,7 @@ from websockets.typing import Origin
 
 from arena import waiting
 from arena.answers import answer_generate, responses_enqueue, responses_expire_stale
-from arena.models import Battle, Model, Response
+from arena.models import Battle, Model, Response, Turn
 from arena.routing import websocket_urlpatterns
 from arena.waiting import (
     DURATIONS_KEPT,
@@ -164,24 +164,47 @@ def test_a_change_tells_only_the_first_hundred_in_line(model):
     assert waiting_place_get(slug=model.slug, response_id=not_told.pk) == PLACES_TOLD + 1
 
 
-def test_an_answer_hears_its_place_once_it_is_sent_to_its_models_queue(model):
-    (ahead,) = _joined(model, 1)
-    battle = battle_make(model_a=model, status=Response.Status.QUEUED)
-    answers = list(Response.objects.select_related("turn").filter(turn__battle=battle))
-    battles = Battles(answers)
+def _follow_up_queued(battle) -> list[Response]:
+    """A second turn of the battle, both answers queued: what a voter's follow-up question makes."""
+    turn = Turn.objects.create(battle=battle, index=1, prompt="And then?")
+    for side in ("a", "b"):
+        Response.objects.create(turn=turn, side=side, status=Response.Status.QUEUED)
+    return list(Response.objects.select_related("turn").filter(turn=turn))
+
+
+def _enqueued(battle, answers: list[Response]) -> None:
     try:
         with transaction.atomic():
             responses_enqueue(responses=answers, models={"a": battle.model_a, "b": battle.model_b})
-        side_a = next(answer for answer in answers if answer.side == "a")
-        side_b = next(answer for answer in answers if answer.side == "b")
-        assert battles.places(side_a, 1) == [2], "behind the one already waiting"
-        assert battles.places(side_b, 1) == [1], "first in its own model's line"
-        assert waiting_place_get(slug=model.slug, response_id=ahead.pk) == 1
     finally:
         # No worker hosts these test models: their tasks would wait in the broker for ever.
         with celery_app.connection_for_write() as connection:
             for slug in (battle.model_a.slug, battle.model_b.slug):
                 connection.default_channel.queue_purge(model_queue(slug=slug))
+
+
+def test_an_answer_hears_its_place_once_it_is_sent_to_its_models_queue(model):
+    (ahead,) = _joined(model, 1)
+    battle = battle_make(model_a=model)
+    answers = _follow_up_queued(battle)
+    battles = Battles(answers)
+    _enqueued(battle, answers)
+    side_a = next(answer for answer in answers if answer.side == "a")
+    side_b = next(answer for answer in answers if answer.side == "b")
+    assert battles.places(side_a, 1) == [2], "behind the one already waiting"
+    assert battles.places(side_b, 1) == [1], "first in its own model's line"
+    assert waiting_place_get(slug=model.slug, response_id=ahead.pk) == 1
+
+
+def test_a_new_battles_answers_join_the_line_silently_and_its_socket_hears_the_places_on_joining(model):
+    _joined(model, 1)
+    battle = battle_make(model_a=model, status=Response.Status.QUEUED)
+    answers = list(Response.objects.select_related("turn").filter(turn__battle=battle))
+    battles = Battles(answers)
+    _enqueued(battle, answers)  # in the transaction that made the battle, which nobody can follow yet
+    assert battles.hears_nothing(answers[0]) and not battles.unread[battle.pk], "nothing of either side"
+    places = {place["side"]: place["position"] for place in waiting_places_of_battle(battle_id=battle.pk)}
+    assert places == {"a": 2, "b": 1}
 
 
 def test_the_expiry_sweep_takes_failed_answers_out_of_line_and_tells_the_rest(model):

@@ -48,7 +48,8 @@ class _LeavingClient:
 
 def _connections_opened() -> int:
     """Connections the channel layer's Redis has accepted so far."""
-    address = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"]
+    layers: Any = settings.CHANNEL_LAYERS
+    address = layers["default"]["CONFIG"]["hosts"][0]["address"]
     with redis.Redis.from_url(address) as client:
         return int(client.info("stats")["total_connections_received"])
 
