@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any
 
 from django.conf import settings
@@ -109,7 +109,7 @@ def battle_state(*, battle: Battle) -> str:
         return "abandoned"
     turns = list(battle.turns.all())
     statuses = {response.status for response in turns[-1].responses.all()} if turns else set()
-    return _answers_state(statuses=statuses, voted=lambda: _vote_of(battle) is not None)
+    return _answers_state(statuses=statuses, voted=_vote_of(battle) is not None)
 
 
 def battle_state_get(*, battle_id: uuid.UUID) -> str:
@@ -133,13 +133,13 @@ def battle_state_get(*, battle_id: uuid.UUID) -> str:
         .values_list("turn__index", "status")[: len(Side.values)]
     )
     statuses = {status for index, status in latest if index == latest[0][0]} if latest else set()
-    return _answers_state(statuses=statuses, voted=lambda: bool(voted))
+    return _answers_state(statuses=statuses, voted=bool(voted))
 
 
-def _answers_state(*, statuses: set[str], voted: Callable[[], bool]) -> str:
+def _answers_state(*, statuses: set[str], voted: bool) -> str:
     if statuses - set(Response.FINISHED):
         return "generating"
-    if voted():
+    if voted:
         return "voted"
     if Response.Status.FAILED in statuses:
         return "failed"
